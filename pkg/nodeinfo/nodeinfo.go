@@ -1,0 +1,39 @@
+// Package nodeinfo is the per-node document each agent publishes on its own
+// Node object (annotation AnnotationKey). Peers read it to compute, with the
+// same inputs on both ends, the datapath of every pair.
+package nodeinfo
+
+import (
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+)
+
+// AnnotationKey holds the JSON-encoded Facts on each Node.
+const AnnotationKey = "offload-overlay.io/node"
+
+// FactsVersion is bumped on incompatible changes to Facts.
+const FactsVersion = 1
+
+// Facts is published by the agent on its own Node.
+type Facts struct {
+	Version      int    `json:"v"`
+	AgentVersion string `json:"agentVersion"`
+	// Endpoints are the tunnel endpoints, one per family (node IPs).
+	Endpoints []Endpoint      `json:"endpoints"`
+	Verdict   offload.Verdict `json:"verdict"`
+	// Encaps are the tunnel kinds this node's kernel can create.
+	Encaps []string `json:"encaps"`
+	// UplinkMTU is the MTU of the node's uplink.
+	UplinkMTU int `json:"uplinkMTU"`
+	// NativeProbe maps a peer node name to whether this node reached that
+	// peer's pod CIDR natively through the underlay (decision rule 2).
+	NativeProbe map[string]bool `json:"nativeProbe,omitempty"`
+	// UnderlayRoutes maps a peer node name to whether this node's tunnel
+	// underlay carries that peer's pod CIDR (decision rule 3).
+	UnderlayRoutes map[string]bool `json:"underlayRoutes,omitempty"`
+}
+
+// Endpoint is one family's tunnel endpoint on a node.
+type Endpoint struct {
+	IP      string `json:"ip"`      // node IP used as outer source/destination
+	VTEPMAC string `json:"vtepMAC"` // MAC of the node's VXLAN device for that family
+}
