@@ -18,6 +18,10 @@ type Config struct {
 	Mode                   Mode // auto (default), vxlan, geneve, native
 	UnderlayRoutesPodCIDRs bool // the underlay routes every node's pod CIDR (cloud route table, BGP)
 	AllowNestedEncap       bool // accept a tunnel inside a tunnel (slow; measured in the lab)
+	// Encap is the tunnel auto uses when it must encapsulate: vxlan
+	// (default, "") or geneve. When either kernel cannot create it, auto
+	// falls back to VXLAN and says so.
+	Encap Mode
 }
 
 // Side is what one node of a pair contributes to the decision; every field
@@ -57,4 +61,11 @@ type Result struct {
 	// pass-through), "software" (GSO before the uplink), or "" if unreachable.
 	Segmentation string
 	Reasons      []string
+	// Rule is the auto rule (1-5) that chose the mode; 0 for forced modes.
+	Rule int
+	// Overhead is the encapsulation overhead in bytes (0 for native).
+	Overhead int
+	// Nested: the overlay tunnel runs inside a tunnel underlay
+	// (allowNestedEncap), so super-packets are cut before the second level.
+	Nested bool
 }

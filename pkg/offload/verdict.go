@@ -17,6 +17,10 @@ type Verdict struct {
 	UnderlayTunnel string `json:"underlayTunnel"`
 	// UnderlayTunnelDevice names the device that is a tunnel, if any.
 	UnderlayTunnelDevice string `json:"underlayTunnelDevice,omitempty"`
+	// Blocker names the first device on the path without tunnel
+	// segmentation and the feature's state, e.g.
+	// "eth0 (virtio_net): tx-udp_tnl-segmentation off [fixed]".
+	Blocker string `json:"blocker,omitempty"`
 	// Reasons are human-readable facts behind the verdict, e.g.
 	// "eth0 (virtio_net): tx-udp_tnl-segmentation off [fixed]: VXLAN would be
 	// segmented in software before the NIC".

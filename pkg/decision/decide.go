@@ -1,0 +1,234 @@
+package decision
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+)
+
+// Where super-packets are cut (Result.Segmentation).
+const (
+	SegNIC      = "nic"      // by the uplink's hardware or a pass-through device (veth)
+	SegSoftware = "software" // by GSO in the kernel before the uplink
+)
+
+// Decide chooses the datapath for one pair. It is a pure function of the
+// operator's Config and both nodes' published facts, and it is symmetric:
+// Decide(cfg, Swap(in)).Mode == Decide(cfg, in).Mode, so both ends pick the
+// same datapath (an asymmetric pair breaks rp_filter and conntrack).
+func Decide(cfg Config, in Input) Result {
+	switch cfg.Mode {
+	case ModeAuto, "":
+		return decideAuto(cfg, in)
+	case ModeNative:
+		return forcedNative(cfg, in)
+	case ModeVXLAN, ModeGeneve:
+		return forcedEncap(cfg, in, cfg.Mode)
+	}
+	return unreachable(0, fmt.Sprintf("unknown mode %q (want auto, vxlan, geneve or native)", cfg.Mode))
+}
+
+// decideAuto applies the rules in order: connectivity first, then speed,
+// never two tunnel levels.
+func decideAuto(cfg Config, in Input) Result {
+	// Rule 1: same L2 (also across an L2 tunnel underlay): plain routing.
+	if in.OnLink {
+		r := native(1, in)
+		r.Reasons = append(r.Reasons, fmt.Sprintf("peer %s is on-link (no gateway on the route)%s: native routing, no encapsulation, full MTU %d",
+			peerName(in), acrossL2Tunnel(in), r.MTU))
+		return r
+	}
+	// Rule 2: the underlay routes pod CIDRs both ways.
+	if why, ok := nativeRoutable(cfg, in); ok {
+		r := native(2, in)
+		r.Reasons = append(r.Reasons, fmt.Sprintf("peer %s is off-link but %s: native routing via the underlay next hop, full MTU %d",
+			peerName(in), why, r.MTU))
+		return r
+	}
+	// Rule 3: the underlay is itself a tunnel: never add a second level.
+	kind, reasons := encapKind(cfg, in)
+	if hasTunnelUnderlay(in) {
+		return overTunnel(cfg, in, kind, reasons)
+	}
+	// Rules 4 and 5: one overlay level, in hardware if both ends can.
+	if kind == "" {
+		return unreachable(4, reasons...)
+	}
+	r := encap(in, kind, 4)
+	r.Reasons = append(reasons, r.Reasons...)
+	if r.Segmentation == SegSoftware {
+		r.Rule = 5
+	}
+	return r
+}
+
+// overTunnel is rule 3: native over the tunnel underlay when it carries the
+// pod CIDRs both ways, otherwise unreachable (or nested with allowNestedEncap).
+func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
+	if carriesBothWays(in) {
+		r := native(3, in)
+		r.Reasons = append(r.Reasons, fmt.Sprintf("the underlay is a tunnel (%s) that carries %s: native routing over it, no second tunnel level (%.2fx native in the lab)",
+			tunnelNames(in), podCIDR(in), offload.LabRatioNativeOverTunnel))
+		return r
+	}
+	if cfg.AllowNestedEncap && kind != "" {
+		r := encap(in, kind, 3)
+		r.Nested, r.Segmentation = true, SegSoftware
+		r.Reasons = append(kindReasons, fmt.Sprintf("allowNestedEncap: %s inside the %s underlay: super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
+			kind, tunnelNames(in), offload.LabRatioNestedEncap))
+		return r
+	}
+	reasons := []string{fmt.Sprintf("the underlay is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
+		tunnelNames(in), orVXLAN(kind), offload.LabRatioNestedEncap)}
+	reasons = append(reasons, tunnelRemedies(in)...)
+	reasons = append(reasons, "or set allowNestedEncap: true to accept the nested tunnel (slow)")
+	return unreachable(3, reasons...)
+}
+
+// forcedNative does what it says; it warns when nothing shows the pod CIDRs
+// are routable.
+func forcedNative(cfg Config, in Input) Result {
+	r := native(0, in)
+	r.Reasons = append(r.Reasons, fmt.Sprintf("mode native (forced): no encapsulation towards %s, full MTU %d", peerName(in), r.MTU))
+	_, routable := nativeRoutable(cfg, in)
+	if !in.OnLink && !routable && !(hasTunnelUnderlay(in) && carriesBothWays(in)) {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("peer %s is off-link and nothing shows the underlay routes %s: pods reach it only if the gateway routes pod CIDRs",
+			peerName(in), podCIDR(in)))
+	}
+	return r
+}
+
+// forcedEncap uses the requested tunnel or fails loudly: a kernel without it
+// or a tunnel underlay without allowNestedEncap makes the peer unreachable.
+func forcedEncap(cfg Config, in Input, kind Mode) Result {
+	if missing := lacking(in, kind); len(missing) > 0 {
+		return unreachable(0, fmt.Sprintf("mode %s (forced) but %s cannot create %s devices (Unknown device type); use mode auto or vxlan", kind, joinAnd(missing), kind))
+	}
+	if hasTunnelUnderlay(in) {
+		if !cfg.AllowNestedEncap {
+			reasons := []string{fmt.Sprintf("mode %s (forced) would nest inside the %s underlay: two tunnel levels (%.2fx native in the lab)",
+				kind, tunnelNames(in), offload.LabRatioNestedEncap),
+				"set allowNestedEncap: true to accept it, or use mode auto or native to route over the tunnel"}
+			return unreachable(0, reasons...)
+		}
+		r := encap(in, kind, 0)
+		r.Nested, r.Segmentation = true, SegSoftware
+		r.Reasons = append([]string{fmt.Sprintf("mode %s (forced), allowNestedEncap: inside the %s underlay, cut in software before the second level (%.2fx native in the lab)",
+			kind, tunnelNames(in), offload.LabRatioNestedEncap)}, r.Reasons...)
+		return r
+	}
+	r := encap(in, kind, 0)
+	r.Reasons = append([]string{fmt.Sprintf("mode %s (forced)", kind)}, r.Reasons...)
+	return r
+}
+
+// encap is one tunnel level over a plain underlay, segmented by the NIC when
+// both ends' paths segment UDP tunnels, in software otherwise.
+func encap(in Input, kind Mode, rule int) Result {
+	r := Result{Mode: kind, Rule: rule, Overhead: Overhead(kind, in.IPv6Underlay)}
+	r.MTU = in.Local.UplinkMTU - r.Overhead
+	family, ratio := "IPv4", offload.LabRatioVXLANOffloaded
+	if in.IPv6Underlay {
+		family, ratio = "IPv6", offload.LabRatioVXLANIPv6
+	}
+	mtu := fmt.Sprintf("pod MTU %d = uplink %d - %d (%s outer)", r.MTU, in.Local.UplinkMTU, r.Overhead, family)
+	weak := blockers(in)
+	if len(weak) == 0 {
+		r.Segmentation = SegNIC
+		r.Reasons = append(r.Reasons, fmt.Sprintf("both ends segment UDP tunnels (%s): one %s level, super-packets reach the wire whole, GRO on (%.2fx native in the lab); %s",
+			featureFor(in), kind, ratio, mtu))
+		return r
+	}
+	r.Segmentation = SegSoftware
+	r.Reasons = append(r.Reasons, fmt.Sprintf("%s: one %s level segmented in software before the uplink, connectivity before speed (%.2fx native in the lab); %s",
+		joinAnd(weak), kind, offload.LabRatioVXLANSoftware, mtu))
+	r.Reasons = append(r.Reasons, fmt.Sprintf("remedy: put %s on the same L2 as this node (rule 1 picks native), or let the underlay route pod CIDRs (--underlay-routes-pod-cidrs for a cloud route table or BGP) so rule 2 picks native",
+		peerName(in)))
+	return r
+}
+
+func native(rule int, in Input) Result {
+	return Result{Mode: ModeNative, Rule: rule, MTU: in.Local.UplinkMTU, Segmentation: SegNIC}
+}
+
+func unreachable(rule int, reasons ...string) Result {
+	return Result{Mode: ModeUnreachable, Rule: rule, Reasons: reasons}
+}
+
+// nativeRoutable is rule 2's condition: the operator vouches for the
+// underlay, or both agents' native probes succeeded.
+func nativeRoutable(cfg Config, in Input) (string, bool) {
+	switch {
+	case cfg.UnderlayRoutesPodCIDRs:
+		return "the underlay routes pod CIDRs (--underlay-routes-pod-cidrs)", true
+	case in.Local.NativeProbeOK && in.Peer.NativeProbeOK:
+		return "both nodes reached each other's pod CIDR natively (native probe)", true
+	}
+	return "", false
+}
+
+func hasTunnelUnderlay(in Input) bool {
+	return in.Local.Verdict.HasTunnelUnderlay() || in.Peer.Verdict.HasTunnelUnderlay()
+}
+
+// carriesBothWays: each end's tunnel underlay routes the other's pod CIDR.
+// An end without a tunnel underlay cannot reach pod CIDRs natively (rule 2
+// failed), so both ends must have one.
+func carriesBothWays(in Input) bool {
+	return in.Local.Verdict.HasTunnelUnderlay() && in.Local.UnderlayCarriesPeerPodCIDR &&
+		in.Peer.Verdict.HasTunnelUnderlay() && in.Peer.UnderlayCarriesPeerPodCIDR
+}
+
+// encapKind is the tunnel auto uses: cfg.Encap (VXLAN by default) when both
+// kernels can create it, else VXLAN with a reason, else "".
+func encapKind(cfg Config, in Input) (Mode, []string) {
+	want := cfg.Encap
+	if want == "" || want == ModeAuto {
+		want = ModeVXLAN
+	}
+	var reasons []string
+	if want != ModeVXLAN {
+		missing := lacking(in, want)
+		if len(missing) == 0 {
+			return want, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("%s requested but %s cannot create %s devices (Unknown device type): falling back to VXLAN", want, joinAnd(missing), want))
+	}
+	if missing := lacking(in, ModeVXLAN); len(missing) > 0 {
+		return "", append(reasons, fmt.Sprintf("%s cannot create vxlan devices: no overlay possible", joinAnd(missing)))
+	}
+	return ModeVXLAN, reasons
+}
+
+// lacking names the ends whose kernel cannot create kind. An empty Encaps
+// list (facts from before the probe) counts as VXLAN only.
+func lacking(in Input, kind Mode) []string {
+	var out []string
+	if !supports(in.Local, kind) {
+		out = append(out, "this node's kernel")
+	}
+	if !supports(in.Peer, kind) {
+		out = append(out, fmt.Sprintf("peer %s's kernel", peerName(in)))
+	}
+	return out
+}
+
+func supports(s Side, kind Mode) bool {
+	if len(s.Encaps) == 0 {
+		return kind == ModeVXLAN
+	}
+	return slices.Contains(s.Encaps, string(kind))
+}
+
+// blockers names, per end, the device that lacks tunnel segmentation.
+func blockers(in Input) []string {
+	var out []string
+	if !in.Local.Verdict.Capable(in.IPv6Underlay) {
+		out = append(out, "this node: "+in.Local.Verdict.WeakestLink())
+	}
+	if !in.Peer.Verdict.Capable(in.IPv6Underlay) {
+		out = append(out, fmt.Sprintf("peer %s: %s", peerName(in), in.Peer.Verdict.WeakestLink()))
+	}
+	return out
+}

@@ -1,0 +1,255 @@
+package offload
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+)
+
+// ErrNoRoute is returned when no route leads to the destination (or, with no
+// destination, when there is no default route).
+var ErrNoRoute = errors.New("no route")
+
+// Path is the egress path towards one destination: the route the kernel
+// picks and every device a packet crosses below it.
+type Path struct {
+	// Dest is the destination looked up (nil when the default route was used
+	// or the egress device was named).
+	Dest net.IP `json:"dest,omitempty"`
+	// Gateway is the route's next hop; nil means the destination is on-link.
+	Gateway net.IP `json:"gateway,omitempty"`
+	// Source is the preferred source address of the route.
+	Source net.IP `json:"source,omitempty"`
+	// OnLink: no gateway on the route (same L2 as the destination).
+	OnLink bool `json:"onLink"`
+	// Egress is the route's output device (Devices[0].Name).
+	Egress string `json:"egress"`
+	// Devices are the egress device followed by every device below it,
+	// depth first: bridge ports, macvlan/vlan parents, bond slaves, the VRF
+	// master, a tunnel's lower device.
+	Devices []Device `json:"devices"`
+}
+
+// Target says which path to inspect: the route to Dest, the default route
+// when Dest is nil, or the stack below the device Iface when it is set.
+type Target struct {
+	Dest  net.IP
+	Iface string
+}
+
+// resolvePath finds the egress device for t in the current network namespace
+// and walks the device stack below it.
+func resolvePath(r *ethtoolReader, t Target) (*Path, error) {
+	p := &Path{Dest: t.Dest}
+	var egress netlink.Link
+	var err error
+	switch {
+	case t.Iface != "":
+		egress, err = netlinksafe.LinkByName(t.Iface)
+		if err != nil {
+			return nil, fmt.Errorf("looking up device %q: %w", t.Iface, err)
+		}
+	case t.Dest != nil:
+		var rt *netlink.Route
+		rt, err = routeTo(t.Dest)
+		if err != nil {
+			return nil, err
+		}
+		p.Gateway, p.Source = rt.Gw, rt.Src
+		egress, err = netlink.LinkByIndex(rt.LinkIndex)
+		if err != nil {
+			return nil, fmt.Errorf("looking up route device %d towards %s: %w", rt.LinkIndex, t.Dest, err)
+		}
+	default:
+		var rt *netlink.Route
+		rt, err = defaultRoute()
+		if err != nil {
+			return nil, err
+		}
+		p.Gateway, p.Source = rt.Gw, rt.Src
+		egress, err = netlink.LinkByIndex(rt.LinkIndex)
+		if err != nil {
+			return nil, fmt.Errorf("looking up default route device %d: %w", rt.LinkIndex, err)
+		}
+	}
+	p.OnLink = p.Gateway == nil
+	p.Egress = egress.Attrs().Name
+	w := &walker{r: r, seen: map[int]bool{}}
+	w.visit(egress, RelEgress, "")
+	p.Devices = w.devs
+	return p, nil
+}
+
+// routeTo asks the kernel which route it would use towards dst.
+// Equivalent to: `ip route get DST`.
+func routeTo(dst net.IP) (*netlink.Route, error) {
+	routes, err := netlink.RouteGet(dst)
+	if err != nil {
+		return nil, fmt.Errorf("ip route get %s: %w: %w", dst, ErrNoRoute, err)
+	}
+	if len(routes) == 0 || routes[0].LinkIndex == 0 {
+		return nil, fmt.Errorf("ip route get %s: %w", dst, ErrNoRoute)
+	}
+	return &routes[0], nil
+}
+
+// defaultRoute returns the IPv4 default route with the lowest metric, or the
+// IPv6 one when there is no IPv4 default. Equivalent to: `ip route show default`.
+func defaultRoute() (*netlink.Route, error) {
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: 254}, netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return nil, fmt.Errorf("listing routes: %w", err)
+		}
+		var best *netlink.Route
+		for i := range routes {
+			rt := &routes[i]
+			if !isDefault(rt) || rt.LinkIndex == 0 {
+				continue
+			}
+			if best == nil || rt.Priority < best.Priority {
+				best = rt
+			}
+		}
+		if best != nil {
+			return best, nil
+		}
+	}
+	return nil, fmt.Errorf("no default route (name a peer or a device): %w", ErrNoRoute)
+}
+
+func isDefault(rt *netlink.Route) bool {
+	if rt.Dst == nil {
+		return true
+	}
+	ones, _ := rt.Dst.Mask.Size()
+	return ones == 0
+}
+
+// walker visits each device once, depth first, recording the stack.
+type walker struct {
+	r    *ethtoolReader
+	seen map[int]bool
+	devs []Device
+}
+
+func (w *walker) visit(l netlink.Link, rel Relation, via string) {
+	a := l.Attrs()
+	if w.seen[a.Index] {
+		return
+	}
+	w.seen[a.Index] = true
+	d := readDevice(w.r, l, rel, via)
+	pos := len(w.devs)
+	w.devs = append(w.devs, d)
+
+	if m := w.master(l); m != nil {
+		w.devs[pos].Master = m.Attrs().Name
+		// A VRF routes the packet a second time through its own device,
+		// which advertises no tunnel segmentation: it is on the path.
+		if m.Type() == "vrf" {
+			w.visit(m, RelMaster, a.Name)
+		}
+	}
+	var lower []string
+	for _, low := range w.lower(l) {
+		lower = append(lower, low.link.Attrs().Name)
+		w.visit(low.link, low.rel, a.Name)
+	}
+	w.devs[pos].Lower = lower
+}
+
+type lowerLink struct {
+	link netlink.Link
+	rel  Relation
+}
+
+func (w *walker) master(l netlink.Link) netlink.Link {
+	if l.Attrs().MasterIndex == 0 {
+		return nil
+	}
+	m, err := netlink.LinkByIndex(l.Attrs().MasterIndex)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// lower returns the devices a packet leaves l by.
+func (w *walker) lower(l netlink.Link) []lowerLink {
+	a := l.Attrs()
+	switch l.Type() {
+	case "bridge":
+		return w.enslaved(a.Index, RelPort)
+	case "bond", "team":
+		return w.enslaved(a.Index, RelSlave)
+	case "macvlan", "macvtap", "ipvlan", "ipvtap", "vlan":
+		// ParentIndex is only meaningful when the parent is in this
+		// namespace (no IFLA_LINK_NETNSID).
+		if a.ParentIndex == 0 || a.NetNsID >= 0 {
+			return nil
+		}
+		return w.byIndex(a.ParentIndex, RelParent)
+	}
+	if idx, remote := tunnelUnderlay(l); idx != 0 {
+		return w.byIndex(idx, RelLower)
+	} else if remote != nil && !remote.IsMulticast() && !remote.IsUnspecified() {
+		if rt, err := routeTo(remote); err == nil {
+			return w.byIndex(rt.LinkIndex, RelLower)
+		}
+	}
+	// veth passes super-packets to its peer (often in another namespace);
+	// wireguard and tun hand them to their own crypto or to user space.
+	return nil
+}
+
+func (w *walker) byIndex(idx int, rel Relation) []lowerLink {
+	l, err := netlink.LinkByIndex(idx)
+	if err != nil {
+		return nil
+	}
+	return []lowerLink{{l, rel}}
+}
+
+// enslaved lists the devices whose master is idx, sorted by name.
+// Equivalent to: `ip link show master DEV`.
+func (w *walker) enslaved(idx int, rel Relation) []lowerLink {
+	links, err := netlinksafe.LinkList()
+	if err != nil {
+		return nil
+	}
+	var out []lowerLink
+	for _, l := range links {
+		if l.Attrs().MasterIndex == idx {
+			out = append(out, lowerLink{l, rel})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].link.Attrs().Name < out[j].link.Attrs().Name })
+	return out
+}
+
+// tunnelUnderlay returns the device a tunnel is bound to (its `dev`
+// parameter) or else its remote endpoint, whose route names the device.
+func tunnelUnderlay(l netlink.Link) (int, net.IP) {
+	switch t := l.(type) {
+	case *netlink.Vxlan:
+		return t.VtepDevIndex, t.Group
+	case *netlink.Geneve:
+		return int(t.Link), t.Remote
+	case *netlink.Iptun:
+		return int(t.Link), t.Remote
+	case *netlink.Sittun:
+		return int(t.Link), t.Remote
+	case *netlink.Gretun:
+		return int(t.Link), t.Remote
+	case *netlink.Gretap:
+		return int(t.Link), t.Remote
+	case *netlink.Ip6tnl:
+		return int(t.Link), t.Remote
+	}
+	return 0, nil
+}
