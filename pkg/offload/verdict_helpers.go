@@ -8,11 +8,11 @@ import (
 // Lab figures (docs: kernel-lab.md), pod-to-pod TCP throughput relative to
 // native routing over the same veth underlay, used in reasons.
 const (
-	LabRatioVXLANOffloaded  = 0.80 // one VXLAN level, uplink with tunnel segmentation
-	LabRatioVXLANSoftware   = 0.30 // one VXLAN level segmented in software (virtio-like uplink)
-	LabRatioNestedEncap     = 0.20 // VXLAN inside VXLAN
+	LabRatioVXLANOffloaded   = 0.80 // one VXLAN level, uplink with tunnel segmentation
+	LabRatioVXLANSoftware    = 0.30 // one VXLAN level segmented in software (virtio-like uplink)
+	LabRatioNestedEncap      = 0.20 // VXLAN inside VXLAN
 	LabRatioNativeOverTunnel = 0.78 // native routing over a VXLAN underlay
-	LabRatioVXLANIPv6       = 0.78 // one VXLAN level, IPv6 outer header
+	LabRatioVXLANIPv6        = 0.78 // one VXLAN level, IPv6 outer header
 )
 
 // VerdictOf concludes, from the devices on the path, whether a UDP tunnel
