@@ -1,0 +1,294 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
+	"github.com/offload-overlay/offload-overlay/pkg/version"
+)
+
+// Deps are the agent's collaborators, built by the caller (run.go in
+// production, the tests with a real API server and a netns kernel).
+type Deps struct {
+	Client   kubernetes.Interface
+	Kernel   Kernel
+	Decide   DecideFunc
+	Registry *prometheus.Registry // nil: a private registry
+	Log      *slog.Logger
+}
+
+// Agent is the node agent's control loop.
+type Agent struct {
+	cfg     *config.Config
+	cs      kubernetes.Interface
+	kernel  Kernel
+	decide  DecideFunc
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *Metrics
+
+	queue     workqueue.TypedRateLimitingInterface[string]
+	lister    corelisters.NodeLister
+	recorder  record.EventRecorder
+	broadcast record.EventBroadcaster
+	nodeRef   *corev1.ObjectReference
+
+	// Owned by the worker goroutine (one sync at a time).
+	local       LocalNode
+	up          Uplink
+	setup       NodeSetup
+	facts       nodeinfo.Facts
+	published   string
+	applied     map[string]Path
+	routes      map[netip.Addr]Route
+	carries     map[netip.Prefix]bool
+	unreachable map[string]string
+	ignoredLog  map[string]string
+	lastState   string
+	conditionOK bool
+
+	// Shared with the probe goroutine.
+	mu         sync.Mutex
+	probeOK    map[string]bool
+	targets    []probeTarget
+	probeKick  chan struct{}
+	ready      atomic.Bool
+	lastSyncAt atomic.Int64
+}
+
+// Keys on the work queue: a node change asks for an incremental sync;
+// the resync timer asks for a full one. The queue coalesces bursts.
+const (
+	keySync   = "sync"
+	keyResync = "resync"
+)
+
+// New builds an agent; Run starts it.
+func New(cfg *config.Config, d Deps) (*Agent, error) {
+	if d.Client == nil || d.Kernel == nil || d.Decide == nil {
+		return nil, errors.New("agent: Client, Kernel and Decide are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	a := &Agent{
+		cfg: cfg, cs: d.Client, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
+		reg: d.Registry, metrics: NewMetrics(d.Registry),
+		applied: map[string]Path{}, unreachable: map[string]string{}, ignoredLog: map[string]string{},
+		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
+		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
+	}
+	return a, nil
+}
+
+// Run blocks until ctx is cancelled. On return the datapath and the state
+// file are left in place: a restarting agent (an upgrade) must not break
+// established pod connections or make the CNI plugin refuse new pods.
+func (a *Agent) Run(ctx context.Context) error {
+	a.writeNotReady("agent starting")
+	a.startEvents()
+	defer a.broadcast.Shutdown()
+
+	factory := informers.NewSharedInformerFactory(a.cs, 0)
+	nodes := factory.Core().V1().Nodes()
+	a.lister = nodes.Lister()
+	a.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "offload-overlay-nodes"})
+	defer a.queue.ShutDown()
+	if _, err := nodes.Informer().AddEventHandler(a.handlers()); err != nil {
+		return fmt.Errorf("registering node event handler: %w", err)
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), nodes.Informer().HasSynced) {
+		return fmt.Errorf("waiting for the node informer: %w", ctx.Err())
+	}
+	if err := a.waitForLocal(ctx); err != nil {
+		return err
+	}
+	if err := a.initNode(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.worker(ctx) }()
+	go func() { defer wg.Done(); a.probeLoop(ctx) }()
+	a.queue.Add(keyResync)
+	a.timers(ctx)
+	a.queue.ShutDown()
+	wg.Wait()
+	a.log.Info("agent stopped; datapath left in place")
+	return nil
+}
+
+// Ready reports whether the first full converge has completed.
+func (a *Agent) Ready() bool { return a.ready.Load() }
+
+func (a *Agent) startEvents() {
+	a.broadcast = record.NewBroadcaster()
+	a.broadcast.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cs.CoreV1().Events("")})
+	a.recorder = a.broadcast.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "offload-overlay-agent", Host: a.cfg.NodeName})
+}
+
+// timers enqueues the periodic resync until ctx ends.
+func (a *Agent) timers(ctx context.Context) {
+	t := time.NewTicker(a.cfg.ResyncPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.queue.Add(keyResync)
+		}
+	}
+}
+
+func (a *Agent) worker(ctx context.Context) {
+	for {
+		key, quit := a.queue.Get()
+		if quit {
+			return
+		}
+		err := a.sync(ctx, key == keyResync)
+		if err != nil {
+			a.metrics.Errors.WithLabelValues("sync").Inc()
+			a.log.Error("converge failed; retrying", "err", err)
+			a.queue.AddRateLimited(keyResync)
+		} else {
+			a.queue.Forget(key)
+		}
+		a.queue.Done(key)
+	}
+}
+
+// handlers enqueue a sync for node changes that matter to the datapath:
+// annotation, pod CIDRs, addresses, deletion. Heartbeat status updates
+// (every node, every few seconds) are dropped here.
+func (a *Agent) handlers() cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { a.queue.Add(keySync) },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*corev1.Node)
+			n, ok2 := newObj.(*corev1.Node)
+			if !ok1 || !ok2 || relevantChange(o, n) || (n.Name == a.cfg.NodeName && !a.conditionMatches(n)) {
+				a.queue.Add(keySync)
+			}
+		},
+		DeleteFunc: func(any) { a.queue.Add(keySync) },
+	}
+}
+
+func relevantChange(o, n *corev1.Node) bool {
+	if o.Annotations[nodeinfo.AnnotationKey] != n.Annotations[nodeinfo.AnnotationKey] ||
+		o.Spec.PodCIDR != n.Spec.PodCIDR || len(o.Spec.PodCIDRs) != len(n.Spec.PodCIDRs) ||
+		len(o.Status.Addresses) != len(n.Status.Addresses) {
+		return true
+	}
+	for i := range o.Spec.PodCIDRs {
+		if o.Spec.PodCIDRs[i] != n.Spec.PodCIDRs[i] {
+			return true
+		}
+	}
+	for i := range o.Status.Addresses {
+		if o.Status.Addresses[i] != n.Status.Addresses[i] {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Agent) conditionMatches(n *corev1.Node) bool {
+	if !a.ready.Load() {
+		return true
+	}
+	c := networkCondition(n)
+	return c != nil && c.Status == corev1.ConditionFalse && c.Reason == ConditionReason
+}
+
+// waitForLocal waits until our Node exists with pod CIDRs and a node IP,
+// keeping the state file not-ready with the reason meanwhile.
+func (a *Agent) waitForLocal(ctx context.Context) error {
+	for {
+		n, err := a.lister.Get(a.cfg.NodeName)
+		var local LocalNode
+		if err == nil {
+			local, err = localNodeFrom(n, a.cfg.NodeIPs)
+		}
+		if err == nil {
+			a.local = local
+			return nil
+		}
+		reason := fmt.Sprintf("waiting for node %s: %v", a.cfg.NodeName, err)
+		a.writeNotReady(reason)
+		a.log.Info("waiting for own node", "reason", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// initNode inspects the uplink and tunnel support, creates the tunnel
+// devices, probe addresses and masquerade rules, and publishes our facts.
+func (a *Agent) initNode(ctx context.Context) error {
+	up, err := a.kernel.InspectUplink(a.local)
+	if err != nil {
+		return a.fatal("inspecting uplink", err)
+	}
+	encaps, err := a.kernel.Encaps()
+	if err != nil {
+		return a.fatal("probing tunnel kinds", err)
+	}
+	setup, err := a.kernel.EnsureNode(a.local, up)
+	if err != nil {
+		return a.fatal("creating tunnel devices", err)
+	}
+	if err := a.kernel.EnsureMasquerade(a.local.PodCIDRs, a.cfg.ClusterCIDRs); err != nil {
+		return a.fatal("installing masquerade rules", err)
+	}
+	a.up, a.setup = up, setup
+	a.facts = nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: version.Version,
+		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU}
+	for _, ip := range a.local.IPs {
+		ep := nodeinfo.Endpoint{IP: ip.String()}
+		if mac := setup.VTEPMACs[famIndex(ip)]; mac != nil {
+			ep.VTEPMAC = mac.String()
+		}
+		a.facts.Endpoints = append(a.facts.Endpoints, ep)
+	}
+	a.log.Info("node initialised", "uplink", up.Name, "mtu", up.MTU, "encaps", encaps,
+		"tunnelSegmentation", up.Verdict.TunnelSegmentation, "underlayTunnel", up.Verdict.UnderlayTunnel,
+		"ips", a.local.IPs, "podCIDRs", a.local.PodCIDRs)
+	return a.publish(ctx)
+}
+
+func (a *Agent) fatal(what string, err error) error {
+	a.metrics.Errors.WithLabelValues("init").Inc()
+	a.writeNotReady(fmt.Sprintf("%s: %v", what, err))
+	return fmt.Errorf("%s: %w", what, err)
+}

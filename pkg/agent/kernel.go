@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"net/netip"
+
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+)
+
+// Uplink is the inspected egress device of this node.
+type Uplink struct {
+	Name    string
+	Index   int
+	MTU     int
+	Verdict offload.Verdict
+	// GSOMaxSize and GROMaxSize are the largest BIG TCP sizes the uplink
+	// accepts (0 or <= 65536: no BIG TCP).
+	GSOMaxSize, GROMaxSize int
+}
+
+// Route is how the kernel reaches a peer's node IP.
+type Route struct {
+	// OnLink: the peer is on the same L2 (no gateway on the route).
+	OnLink bool
+	// Gateway is the underlay next hop when not on-link.
+	Gateway netip.Addr
+	// Device is the egress device.
+	Device string
+	// DeviceIndex is its ifindex.
+	DeviceIndex int
+}
+
+// Path is the desired datapath to one peer for one address family.
+type Path struct {
+	Peer    string
+	Family  int // 4 or 6
+	PodCIDR netip.Prefix
+	// PeerIP is the peer's node IP (tunnel endpoint, or native next hop when on-link).
+	PeerIP  netip.Addr
+	PeerMAC net.HardwareAddr // peer's VTEP MAC (VXLAN)
+	Mode    decision.Mode
+	// Via is the underlay next hop for an off-link native peer.
+	Via netip.Addr
+	// Dev is the uplink ifindex for native routes.
+	DevIndex int
+	Reasons  []string
+	MTU      int
+}
+
+// Key identifies a path across converges.
+func (p Path) Key() string { return p.Peer + "/" + p.PodCIDR.String() }
+
+// Equal reports whether two paths program the same kernel state.
+func (p Path) Equal(q Path) bool {
+	return p.Peer == q.Peer && p.Family == q.Family && p.PodCIDR == q.PodCIDR && p.PeerIP == q.PeerIP &&
+		p.PeerMAC.String() == q.PeerMAC.String() && p.Mode == q.Mode && p.Via == q.Via && p.DevIndex == q.DevIndex
+}
+
+// NodeSetup is what the kernel side created for this node.
+type NodeSetup struct {
+	// VTEPMACs by family index (0: IPv4, 1: IPv6), nil without a device.
+	VTEPMACs [2]net.HardwareAddr
+}
+
+// Kernel is everything the agent does to the node's kernel. The production
+// implementation (NewKernel) programs netlink and iptables, optionally
+// inside a network namespace that stands for the node in tests.
+type Kernel interface {
+	// InspectUplink finds and inspects the egress device of the node IPs.
+	InspectUplink(local LocalNode) (Uplink, error)
+	// Encaps lists the tunnel kinds the kernel can create ("vxlan", "geneve").
+	Encaps() ([]string, error)
+	// RouteTo says how the kernel reaches dst.
+	RouteTo(dst netip.Addr) (Route, error)
+	// Carries reports whether a route on device dev (the tunnel underlay,
+	// not a route of ours) covers cidr (decision rule 3).
+	Carries(dev string, cidr netip.Prefix) (bool, error)
+	// EnsureNode creates the tunnel devices and the probe addresses on lo.
+	EnsureNode(local LocalNode, up Uplink) (NodeSetup, error)
+	// EnsureMasquerade installs the masquerade chains for podCIDRs.
+	EnsureMasquerade(podCIDRs, clusterCIDRs []netip.Prefix) error
+	// ApplyPaths converges peer paths: upsert are added or changed, remove
+	// are gone. It touches only those paths (O(1) netlink calls each).
+	ApplyPaths(upsert, remove []Path) error
+	// ResyncPaths diffs the kernel against the complete desired set and
+	// repairs what differs (never flushes).
+	ResyncPaths(all []Path) error
+	// ProbeNative sends an ICMP echo from our probe address to the peer's
+	// probe address via the underlay next hop gw (see doc.go).
+	ProbeNative(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error
+	// Cleanup removes everything the agent created.
+	Cleanup() error
+}

@@ -1,0 +1,156 @@
+package agent
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
+)
+
+// DecideFunc is the per-pair decision (decision.Decide).
+type DecideFunc func(decision.Config, decision.Input) decision.Result
+
+// view is everything a converge computes from the informer's nodes.
+type view struct {
+	paths   []Path
+	probes  []probeTarget
+	ignored []Ignored
+	podMTU  int
+	allNat  bool
+	modes   map[string]int
+}
+
+// probeTarget is one off-link peer family the native probe checks.
+type probeTarget struct {
+	peer     string
+	src, dst netip.Addr // our and the peer's pod-CIDR gateway addresses
+	gw       netip.Addr
+	devIndex int
+}
+
+// sideOf is one node's half of the decision input, as seen by the other.
+func sideOf(f nodeinfo.Facts, other string) decision.Side {
+	return decision.Side{
+		Verdict:                    f.Verdict,
+		Encaps:                     f.Encaps,
+		UplinkMTU:                  f.UplinkMTU,
+		NativeProbeOK:              f.NativeProbe[other],
+		UnderlayCarriesPeerPodCIDR: f.UnderlayRoutes[other],
+	}
+}
+
+// computePaths runs the decision for every peer and family. Both ends build
+// the same Input from the two published annotations (local facts are the
+// ones we publish), so both compute the same mode.
+func (a *Agent) computePaths(local LocalNode, lf nodeinfo.Facts, up Uplink, peers []Peer, routeTo func(netip.Addr) (Route, error)) view {
+	v := view{modes: map[string]int{}, allNat: true}
+	for _, p := range peers {
+		for _, fam := range []int{4, 6} {
+			path, probe, err := a.pathFor(local, lf, up, p, fam, routeTo)
+			if err != nil {
+				v.ignored = append(v.ignored, Ignored{p.Name, err.Error()})
+				continue
+			}
+			if !path.PodCIDR.IsValid() {
+				continue // the peer has no pod CIDR of this family
+			}
+			if probe != nil {
+				v.probes = append(v.probes, *probe)
+			}
+			v.paths = append(v.paths, path)
+		}
+	}
+	sort.Slice(v.paths, func(i, j int) bool { return v.paths[i].Key() < v.paths[j].Key() })
+	v.podMTU, v.allNat = a.podMTU(local, lf, up, v.paths)
+	for _, p := range v.paths {
+		v.modes[string(p.Mode)]++
+	}
+	return v
+}
+
+func (a *Agent) pathFor(local LocalNode, lf nodeinfo.Facts, up Uplink, p Peer, fam int, routeTo func(netip.Addr) (Route, error)) (Path, *probeTarget, error) {
+	cidr, ok := pickPrefix(p.PodCIDRs, fam)
+	if !ok {
+		return Path{}, nil, nil
+	}
+	localIP, ok := local.IP(fam)
+	peerIP := p.IPs[famIndex(cidr.Addr())]
+	if !ok || !peerIP.IsValid() {
+		return Path{}, nil, fmt.Errorf("pod CIDR %s: no IPv%d endpoint on both nodes (this node %v, peer %v)", cidr, fam, localIP, peerIP)
+	}
+	rt, err := routeTo(peerIP)
+	if err != nil {
+		return Path{}, nil, fmt.Errorf("no route to peer node IP %s: %w", peerIP, err)
+	}
+	in := decision.Input{
+		Local:        sideOf(lf, p.Name),
+		Peer:         sideOf(p.Facts, local.Name),
+		OnLink:       rt.OnLink,
+		IPv6Underlay: fam == 6,
+		PeerPodCIDR:  cidr.String(),
+		PeerNodeIP:   peerIP.String(),
+	}
+	in.Local.UplinkMTU = up.MTU
+	res := a.decide(a.cfg.Decision, in)
+	path := Path{Peer: p.Name, Family: fam, PodCIDR: cidr, PeerIP: peerIP, PeerMAC: p.MACs[famIndex(peerIP)],
+		Mode: res.Mode, DevIndex: rt.DeviceIndex, Reasons: res.Reasons, MTU: res.MTU}
+	if res.Mode == decision.ModeNative && !rt.OnLink {
+		path.Via = rt.Gateway
+	}
+	if (res.Mode == decision.ModeVXLAN || res.Mode == decision.ModeGeneve) && path.PeerMAC == nil {
+		return Path{}, nil, fmt.Errorf("mode %s needs the peer's VTEP MAC for %s, the annotation has none", res.Mode, peerIP)
+	}
+	probe := a.probeFor(local, rt, cidr, fam)
+	if probe != nil {
+		probe.peer = p.Name
+	}
+	return path, probe, nil
+}
+
+// probeFor returns the native probe of an off-link peer, when rule 2 could
+// choose native and the operator has not already vouched for the underlay.
+func (a *Agent) probeFor(local LocalNode, rt Route, peerCIDR netip.Prefix, fam int) *probeTarget {
+	if rt.OnLink || !rt.Gateway.IsValid() || a.cfg.Decision.UnderlayRoutesPodCIDRs {
+		return nil
+	}
+	if m := a.cfg.Decision.Mode; m != decision.ModeAuto && m != decision.ModeNative {
+		return nil
+	}
+	own, ok := local.PodCIDR(fam)
+	if !ok {
+		return nil
+	}
+	return &probeTarget{src: gatewayAddr(own), dst: gatewayAddr(peerCIDR), gw: rt.Gateway, devIndex: rt.DeviceIndex}
+}
+
+// podMTU is the smallest MTU over the paths in use; with no peer yet, the
+// MTU the decision would give an off-link peer of this node's own kind, so
+// pods created before the first peer appears do not need a smaller MTU later.
+func (a *Agent) podMTU(local LocalNode, lf nodeinfo.Facts, up Uplink, paths []Path) (int, bool) {
+	mtu, allNative, any := 0, true, false
+	for _, p := range paths {
+		if p.Mode == decision.ModeUnreachable {
+			continue
+		}
+		any = true
+		if p.Mode != decision.ModeNative {
+			allNative = false
+		}
+		if p.MTU > 0 && (mtu == 0 || p.MTU < mtu) {
+			mtu = p.MTU
+		}
+	}
+	if any && mtu > 0 {
+		return mtu, allNative
+	}
+	self := sideOf(lf, local.Name)
+	self.UplinkMTU = up.MTU
+	v6 := len(local.IPs) > 0 && familyOf(local.IPs[0]) == 6
+	res := a.decide(a.cfg.Decision, decision.Input{Local: self, Peer: self, IPv6Underlay: v6})
+	if res.MTU <= 0 {
+		return up.MTU, false
+	}
+	return res.MTU, res.Mode == decision.ModeNative
+}

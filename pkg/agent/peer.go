@@ -1,0 +1,198 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
+)
+
+// Peer is a remote node whose annotation and pod CIDRs passed validation.
+type Peer struct {
+	Name     string
+	Facts    nodeinfo.Facts
+	PodCIDRs []netip.Prefix
+	// Endpoints by family index (0: IPv4, 1: IPv6); invalid when absent.
+	IPs  [2]netip.Addr
+	MACs [2]net.HardwareAddr
+}
+
+// Ignored is a node that is not used as a peer, and why.
+type Ignored struct {
+	Name   string
+	Reason string
+}
+
+// errNotYet marks nodes that are not peers yet (no annotation or no pod
+// CIDR): normal during bootstrap, logged at debug level only.
+var errNotYet = errors.New("not published yet")
+
+// peerFrom validates one remote Node on its own: annotation, version,
+// endpoints, pod CIDRs. Overlaps are checked across nodes by selectPeers.
+func peerFrom(n *corev1.Node) (Peer, error) {
+	p := Peer{Name: n.Name}
+	raw, ok := n.Annotations[nodeinfo.AnnotationKey]
+	if !ok {
+		return p, fmt.Errorf("no %s annotation: %w", nodeinfo.AnnotationKey, errNotYet)
+	}
+	if err := json.Unmarshal([]byte(raw), &p.Facts); err != nil {
+		return p, fmt.Errorf("malformed %s annotation: %w", nodeinfo.AnnotationKey, err)
+	}
+	if p.Facts.Version != nodeinfo.FactsVersion {
+		return p, fmt.Errorf("annotation version %d, this agent understands %d", p.Facts.Version, nodeinfo.FactsVersion)
+	}
+	if err := p.parseEndpoints(); err != nil {
+		return p, err
+	}
+	cidrs, err := parsePodCIDRs(n)
+	if err != nil {
+		return p, err
+	}
+	if len(cidrs) == 0 {
+		return p, fmt.Errorf("no spec.podCIDRs: %w", errNotYet)
+	}
+	p.PodCIDRs = cidrs
+	return p, nil
+}
+
+func (p *Peer) parseEndpoints() error {
+	for _, ep := range p.Facts.Endpoints {
+		ip, err := netip.ParseAddr(ep.IP)
+		if err != nil {
+			return fmt.Errorf("endpoint IP %q: %w", ep.IP, err)
+		}
+		if !validUnicast(ip) {
+			return fmt.Errorf("endpoint IP %q is not a unicast address", ep.IP)
+		}
+		ip = ip.Unmap()
+		i := famIndex(ip)
+		if p.IPs[i].IsValid() {
+			return fmt.Errorf("endpoint IP %q: two endpoints of one family", ep.IP)
+		}
+		p.IPs[i] = ip
+		if ep.VTEPMAC == "" {
+			continue
+		}
+		mac, err := net.ParseMAC(ep.VTEPMAC)
+		if err != nil || len(mac) != 6 {
+			return fmt.Errorf("endpoint %s: VTEP MAC %q is not an Ethernet address", ep.IP, ep.VTEPMAC)
+		}
+		if mac[0]&1 == 1 || isZero(mac) {
+			return fmt.Errorf("endpoint %s: VTEP MAC %q is not unicast", ep.IP, ep.VTEPMAC)
+		}
+		p.MACs[i] = mac
+	}
+	if !p.IPs[0].IsValid() && !p.IPs[1].IsValid() {
+		return errors.New("annotation has no endpoint")
+	}
+	return nil
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// selectPeers validates every remote node and resolves conflicts: a pod CIDR
+// that overlaps ours, a cluster CIDR mismatch, one of our node IPs, or
+// another peer's pod CIDR is ignored. Between two overlapping peers the
+// older Node (creation time, then name) keeps its CIDR, so the outcome is
+// the same whether the agent sees the nodes one by one or all at once.
+func selectPeers(local LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
+	nodes = append([]*corev1.Node(nil), nodes...)
+	sort.Slice(nodes, func(i, j int) bool { return olderFirst(nodes[i], nodes[j]) })
+	var taken []owned
+	for _, pc := range local.PodCIDRs {
+		taken = append(taken, owned{pc, "this node"})
+	}
+	var candidates []Peer
+	endpoints := map[netip.Addr]string{}
+	for _, ip := range local.IPs {
+		endpoints[ip] = "this node"
+	}
+	for _, n := range nodes {
+		if n.Name == local.Name {
+			continue
+		}
+		p, err := peerFrom(n)
+		switch {
+		case errors.Is(err, errNotYet):
+			waiting = append(waiting, n.Name)
+		case err != nil:
+			ignored = append(ignored, Ignored{n.Name, err.Error()})
+		default:
+			candidates = append(candidates, p)
+			for _, ip := range p.IPs {
+				if ip.IsValid() {
+					endpoints[ip] = "node " + p.Name
+				}
+			}
+		}
+	}
+	for _, p := range candidates {
+		if err := checkPlacement(p, clusterCIDRs, taken, endpoints); err != nil {
+			ignored = append(ignored, Ignored{p.Name, err.Error()})
+			continue
+		}
+		for _, pc := range p.PodCIDRs {
+			taken = append(taken, owned{pc, "node " + p.Name})
+		}
+		peers = append(peers, p)
+	}
+	sort.Slice(peers, func(i, j int) bool { return peers[i].Name < peers[j].Name })
+	return peers, ignored, waiting
+}
+
+type owned struct {
+	cidr  netip.Prefix
+	owner string
+}
+
+// checkPlacement rejects a pod CIDR outside the cluster CIDRs, one that
+// covers any node's tunnel endpoint (the route would swallow the underlay),
+// and one that overlaps a CIDR already taken.
+func checkPlacement(p Peer, clusterCIDRs []netip.Prefix, taken []owned, endpoints map[netip.Addr]string) error {
+	for _, c := range p.PodCIDRs {
+		if len(clusterCIDRs) > 0 && !insideAny(c, clusterCIDRs) {
+			return fmt.Errorf("pod CIDR %s is outside the cluster CIDRs %v", c, clusterCIDRs)
+		}
+		for ip, owner := range endpoints {
+			if c.Contains(ip) {
+				return fmt.Errorf("pod CIDR %s contains the node IP %s of %s", c, ip, owner)
+			}
+		}
+		for _, o := range taken {
+			if o.cidr.Overlaps(c) {
+				return fmt.Errorf("pod CIDR %s overlaps %s of %s", c, o.cidr, o.owner)
+			}
+		}
+	}
+	return nil
+}
+
+func insideAny(c netip.Prefix, outer []netip.Prefix) bool {
+	for _, o := range outer {
+		if o.Bits() <= c.Bits() && o.Contains(c.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+func olderFirst(a, b *corev1.Node) bool {
+	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.Name < b.Name
+}

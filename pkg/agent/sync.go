@@ -1,0 +1,297 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/state"
+	"github.com/offload-overlay/offload-overlay/pkg/version"
+)
+
+// sync converges the datapath to the nodes in the informer cache. The
+// desired set is recomputed in memory (cheap), then only the paths that
+// differ from the last applied set are programmed, so a Node change costs
+// O(1) netlink calls. full=true (resync timer) also refreshes the route
+// lookups and lets the kernel side diff everything against the kernel.
+func (a *Agent) sync(ctx context.Context, full bool) error {
+	start := time.Now()
+	nodes, err := a.lister.List(labels.Everything())
+	if err != nil {
+		return fmt.Errorf("listing nodes: %w", err)
+	}
+	if err := a.checkLocal(nodes); err != nil {
+		return err
+	}
+	if full || a.routes == nil {
+		a.routes, a.carries = map[netip.Addr]Route{}, map[netip.Prefix]bool{}
+	}
+	peers, ignored, waiting := selectPeers(a.local, a.cfg.ClusterCIDRs, nodes)
+	a.facts.NativeProbe, a.facts.UnderlayRoutes = a.probeResults(peers), a.underlayRoutes(peers)
+	v := a.computePaths(a.local, a.facts, a.up, peers, a.routeTo)
+	v.ignored = append(ignored, v.ignored...)
+	a.logIgnored(v.ignored)
+	a.setProbeTargets(v.probes)
+
+	if err := a.program(v.paths, full); err != nil {
+		return err
+	}
+	kind := "incremental"
+	if full {
+		kind = "resync"
+	}
+	a.metrics.ConvergeTime.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	a.lastSyncAt.Store(time.Now().Unix())
+	a.reportUnreachable(v.paths)
+	if err := a.publish(ctx); err != nil {
+		a.metrics.Errors.WithLabelValues("publish").Inc()
+		return err
+	}
+	a.writeReady(v, full)
+	a.updateMetrics(v)
+	if !a.ready.Swap(true) {
+		a.log.Info("datapath converged; node ready", "peers", len(peers), "waiting", len(waiting),
+			"ignored", len(v.ignored), "podMTU", v.podMTU, "modes", v.modes)
+	}
+	return a.ensureCondition(ctx, nodes, v)
+}
+
+// checkLocal notices a change of our own pod CIDRs or node IPs, which
+// changes the probe addresses, tunnel devices and masquerade rules.
+func (a *Agent) checkLocal(nodes []*corev1.Node) error {
+	for _, n := range nodes {
+		if n.Name != a.cfg.NodeName {
+			continue
+		}
+		l, err := localNodeFrom(n, a.cfg.NodeIPs)
+		if err != nil {
+			return fmt.Errorf("reading own node: %w", err)
+		}
+		if slices.Equal(l.IPs, a.local.IPs) && slices.Equal(l.PodCIDRs, a.local.PodCIDRs) {
+			return nil
+		}
+		a.log.Warn("own node IPs or pod CIDRs changed; re-initialising", "ips", l.IPs, "podCIDRs", l.PodCIDRs)
+		a.local = l
+		return a.initNode(context.Background())
+	}
+	return fmt.Errorf("own node %s is gone from the API", a.cfg.NodeName)
+}
+
+// program applies the difference between the last applied paths and want.
+func (a *Agent) program(want []Path, full bool) error {
+	var upsert, remove []Path
+	next := make(map[string]Path, len(want))
+	for _, p := range want {
+		next[p.Key()] = p
+		if old, ok := a.applied[p.Key()]; !ok || !old.Equal(p) {
+			upsert = append(upsert, p)
+		}
+	}
+	for k, p := range a.applied {
+		if _, ok := next[k]; !ok {
+			remove = append(remove, p)
+		}
+	}
+	var err error
+	if full {
+		err = a.kernel.ResyncPaths(want)
+	} else if len(upsert)+len(remove) > 0 {
+		err = a.kernel.ApplyPaths(upsert, remove)
+	}
+	if err != nil {
+		a.metrics.Errors.WithLabelValues("apply").Inc()
+		a.applied = map[string]Path{} // next attempt re-programs everything (idempotent)
+		return fmt.Errorf("programming %d peer paths (%d removed): %w", len(upsert), len(remove), err)
+	}
+	a.metrics.PathsProgramed.Add(float64(len(upsert) + len(remove)))
+	for _, p := range remove {
+		a.log.Info("peer path removed", "peer", p.Peer, "podCIDR", p.PodCIDR)
+	}
+	for _, p := range upsert {
+		a.log.Info("peer path programmed", "peer", p.Peer, "podCIDR", p.PodCIDR, "mode", p.Mode,
+			"peerIP", p.PeerIP, "via", p.Via, "mtu", p.MTU, "reasons", p.Reasons)
+	}
+	a.applied = next
+	return nil
+}
+
+func (a *Agent) routeTo(ip netip.Addr) (Route, error) {
+	if r, ok := a.routes[ip]; ok {
+		return r, nil
+	}
+	r, err := a.kernel.RouteTo(ip)
+	if err != nil {
+		return r, err
+	}
+	a.routes[ip] = r
+	return r, nil
+}
+
+// underlayRoutes says, for each peer, whether the tunnel underlay carries
+// its pod CIDRs (rule 3); only meaningful when the uplink is a tunnel.
+func (a *Agent) underlayRoutes(peers []Peer) map[string]bool {
+	dev := a.up.Verdict.UnderlayTunnelDevice
+	if a.up.Verdict.UnderlayTunnel == "" || dev == "" {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, p := range peers {
+		all := true
+		for _, c := range p.PodCIDRs {
+			ok, cached := a.carries[c]
+			if !cached {
+				var err error
+				if ok, err = a.kernel.Carries(dev, c); err != nil {
+					a.log.Warn("checking underlay routes", "peer", p.Name, "podCIDR", c, "err", err)
+				}
+				a.carries[c] = ok
+			}
+			all = all && ok
+		}
+		out[p.Name] = all
+	}
+	return out
+}
+
+// reportUnreachable logs, and records an Event on our Node, when a peer
+// becomes unreachable (once per change of reason, not every sync).
+func (a *Agent) reportUnreachable(paths []Path) {
+	now := map[string]string{}
+	for _, p := range paths {
+		if p.Mode != decision.ModeUnreachable {
+			continue
+		}
+		reason := strings.Join(p.Reasons, "; ")
+		now[p.Key()] = reason
+		if a.unreachable[p.Key()] == reason {
+			continue
+		}
+		a.log.Warn("peer unreachable: no route installed", "peer", p.Peer, "podCIDR", p.PodCIDR, "reason", reason)
+		a.recorder.Eventf(a.nodeRef, corev1.EventTypeWarning, "PeerUnreachable",
+			"peer %s pod CIDR %s unreachable: %s", p.Peer, p.PodCIDR, reason)
+	}
+	a.unreachable = now
+}
+
+func (a *Agent) logIgnored(ignored []Ignored) {
+	now := map[string]string{}
+	for _, ig := range ignored {
+		now[ig.Name] = ig.Reason
+		if a.ignoredLog[ig.Name] != ig.Reason {
+			a.log.Warn("ignoring node", "peer", ig.Name, "reason", ig.Reason)
+		}
+	}
+	a.ignoredLog = now
+}
+
+// publish writes our facts annotation when it differs from what we
+// published last.
+func (a *Agent) publish(ctx context.Context) error {
+	doc, err := json.Marshal(a.facts)
+	if err != nil {
+		return fmt.Errorf("encoding facts: %w", err)
+	}
+	if string(doc) == a.published {
+		return nil
+	}
+	if err := publishFacts(ctx, a.cs, a.cfg.NodeName, a.facts); err != nil {
+		return err
+	}
+	a.published = string(doc)
+	return nil
+}
+
+// ensureCondition sets NetworkUnavailable=False once converged, and again
+// if someone else changed it.
+func (a *Agent) ensureCondition(ctx context.Context, nodes []*corev1.Node, v view) error {
+	for _, n := range nodes {
+		if n.Name == a.cfg.NodeName && a.conditionOK && a.conditionMatches(n) {
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("offload-overlay-agent %s converged: %s", version.Version, summary(v.modes))
+	if err := setNetworkAvailable(ctx, a.cs, a.cfg.NodeName, msg, time.Now()); err != nil {
+		a.metrics.Errors.WithLabelValues("condition").Inc()
+		return err
+	}
+	a.conditionOK = true
+	return nil
+}
+
+func summary(modes map[string]int) string {
+	if len(modes) == 0 {
+		return "no peers"
+	}
+	var parts []string
+	for _, m := range []decision.Mode{decision.ModeNative, decision.ModeVXLAN, decision.ModeGeneve, decision.ModeUnreachable} {
+		if n := modes[string(m)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, m))
+		}
+	}
+	return strings.Join(parts, ", ") + " peer paths"
+}
+
+// bigTCPLimit is the largest GSO/GRO size we hand to pods (the kernel's
+// BIG TCP maximum in practice; veth and vxlan accept 185000 on the lab).
+const bigTCPLimit = 185000
+
+// writeReady writes the state file when its content changed (or on resync,
+// to refresh updatedAt).
+func (a *Agent) writeReady(v view, full bool) {
+	s := state.NodeState{AgentVersion: version.Version, Node: a.cfg.NodeName, Ready: true, MTU: v.podMTU,
+		Modes: v.modes, Summary: summary(v.modes)}
+	for _, c := range a.local.PodCIDRs {
+		s.PodCIDRs = append(s.PodCIDRs, c.String())
+	}
+	if v.allNat && a.up.GSOMaxSize > 65536 && a.up.GROMaxSize > 65536 {
+		s.GSOMaxSize, s.GROMaxSize = min(a.up.GSOMaxSize, bigTCPLimit), min(a.up.GROMaxSize, bigTCPLimit)
+	}
+	key, _ := json.Marshal(s)
+	if string(key) == a.lastState && !full {
+		return
+	}
+	s.UpdatedAt = time.Now().UTC()
+	if err := state.Write(a.cfg.StateDir, &s); err != nil {
+		a.metrics.Errors.WithLabelValues("state").Inc()
+		a.log.Error("writing node state", "err", err)
+		return
+	}
+	a.lastState = string(key)
+}
+
+// writeNotReady records why the node cannot take pods yet.
+func (a *Agent) writeNotReady(reason string) {
+	s := state.NodeState{AgentVersion: version.Version, Node: a.cfg.NodeName, Reason: reason}
+	for _, c := range a.local.PodCIDRs {
+		s.PodCIDRs = append(s.PodCIDRs, c.String())
+	}
+	key, _ := json.Marshal(s)
+	if string(key) == a.lastState {
+		return
+	}
+	s.UpdatedAt = time.Now().UTC()
+	if err := state.Write(a.cfg.StateDir, &s); err != nil {
+		a.log.Error("writing node state", "err", err)
+		return
+	}
+	a.lastState = string(key)
+}
+
+func (a *Agent) updateMetrics(v view) {
+	a.metrics.Peers.Reset()
+	for m, n := range v.modes {
+		a.metrics.Peers.WithLabelValues(m).Set(float64(n))
+	}
+	a.metrics.Unreachable.Set(float64(v.modes[string(decision.ModeUnreachable)]))
+	a.metrics.Ignored.Set(float64(len(v.ignored)))
+	a.metrics.PodMTU.Set(float64(v.podMTU))
+	a.metrics.Ready.Set(1)
+}
