@@ -35,14 +35,14 @@ func decideAuto(cfg Config, in Input) Result {
 	// Rule 1: same L2 (also across an L2 tunnel underlay): plain routing.
 	if in.OnLink {
 		r := native(1, in)
-		r.Reasons = append(r.Reasons, fmt.Sprintf("peer %s is on-link (no gateway on the route)%s: native routing, no encapsulation, full MTU %d",
+		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is on-link (no gateway on the route)%s: native routing, no encapsulation, full MTU %d",
 			peerName(in), acrossL2Tunnel(in), r.MTU))
 		return r
 	}
 	// Rule 2: the underlay routes pod CIDRs both ways.
 	if why, ok := nativeRoutable(cfg, in); ok {
 		r := native(2, in)
-		r.Reasons = append(r.Reasons, fmt.Sprintf("peer %s is off-link but %s: native routing via the underlay next hop, full MTU %d",
+		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is off-link but %s: native routing via the underlay next hop, full MTU %d",
 			peerName(in), why, r.MTU))
 		return r
 	}
@@ -93,7 +93,7 @@ func forcedNative(cfg Config, in Input) Result {
 	r.Reasons = append(r.Reasons, fmt.Sprintf("mode native (forced): no encapsulation towards %s, full MTU %d", peerName(in), r.MTU))
 	_, routable := nativeRoutable(cfg, in)
 	if !in.OnLink && !routable && !(hasTunnelUnderlay(in) && carriesBothWays(in)) {
-		r.Reasons = append(r.Reasons, fmt.Sprintf("peer %s is off-link and nothing shows the underlay routes %s: pods reach it only if the gateway routes pod CIDRs",
+		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is off-link and nothing shows the underlay routes %s: pods reach it only if the gateway routes pod CIDRs",
 			peerName(in), podCIDR(in)))
 	}
 	return r
@@ -209,7 +209,7 @@ func lacking(in Input, kind Mode) []string {
 		out = append(out, "this node's kernel")
 	}
 	if !supports(in.Peer, kind) {
-		out = append(out, fmt.Sprintf("peer %s's kernel", peerName(in)))
+		out = append(out, fmt.Sprintf("%s's kernel", peerName(in)))
 	}
 	return out
 }
@@ -228,7 +228,7 @@ func blockers(in Input) []string {
 		out = append(out, "this node: "+in.Local.Verdict.WeakestLink())
 	}
 	if !in.Peer.Verdict.Capable(in.IPv6Underlay) {
-		out = append(out, fmt.Sprintf("peer %s: %s", peerName(in), in.Peer.Verdict.WeakestLink()))
+		out = append(out, fmt.Sprintf("%s: %s", peerName(in), in.Peer.Verdict.WeakestLink()))
 	}
 	return out
 }

@@ -16,9 +16,16 @@ func Swap(in Input) Input {
 
 func peerName(in Input) string {
 	if in.PeerNodeIP != "" {
-		return in.PeerNodeIP
+		return "peer " + in.PeerNodeIP
 	}
 	return "the peer"
+}
+
+func peerIP(in Input) string {
+	if in.PeerNodeIP != "" {
+		return in.PeerNodeIP
+	}
+	return "the peer node"
 }
 
 func podCIDR(in Input) string {
@@ -50,7 +57,7 @@ func tunnelNames(in Input) string {
 		parts = append(parts, describeTunnel(v)+" on this node")
 	}
 	if v := in.Peer.Verdict; v.HasTunnelUnderlay() {
-		parts = append(parts, describeTunnel(v)+" on peer "+peerName(in))
+		parts = append(parts, describeTunnel(v)+" on "+peerName(in))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -76,17 +83,17 @@ func tunnelRemedies(in Input) []string {
 	case in.Local.UnderlayCarriesPeerPodCIDR:
 	case v.UnderlayTunnel == "wireguard":
 		out = append(out, fmt.Sprintf("remedy: add %s to AllowedIPs of the %s peer for %s and route it via %s",
-			cidr, v.UnderlayTunnelDevice, peerName(in), v.UnderlayTunnelDevice))
+			cidr, v.UnderlayTunnelDevice, peerIP(in), v.UnderlayTunnelDevice))
 	default:
 		out = append(out, fmt.Sprintf("remedy: route %s via %s (ip route add %s dev %s)",
 			cidr, v.UnderlayTunnelDevice, cidr, v.UnderlayTunnelDevice))
 	}
 	switch v := in.Peer.Verdict; {
 	case !v.HasTunnelUnderlay():
-		out = append(out, fmt.Sprintf("remedy: peer %s reaches this node without a tunnel: let the underlay route pod CIDRs (--underlay-routes-pod-cidrs)", peerName(in)))
+		out = append(out, fmt.Sprintf("remedy: %s reaches this node without a tunnel: let the underlay route pod CIDRs (--underlay-routes-pod-cidrs)", peerName(in)))
 	case in.Peer.UnderlayCarriesPeerPodCIDR:
 	default:
-		out = append(out, fmt.Sprintf("remedy: on peer %s, route this node's pod CIDR through its %s underlay (%s)",
+		out = append(out, fmt.Sprintf("remedy: on %s, route this node's pod CIDR through its %s underlay (%s)",
 			peerName(in), v.UnderlayTunnel, v.UnderlayTunnelDevice))
 	}
 	return out

@@ -24,7 +24,8 @@ type Path struct {
 	Gateway net.IP `json:"gateway,omitempty"`
 	// Source is the preferred source address of the route.
 	Source net.IP `json:"source,omitempty"`
-	// OnLink: no gateway on the route (same L2 as the destination).
+	// OnLink: no gateway on the route to Dest (same L2 as the destination);
+	// always false without a Dest.
 	OnLink bool `json:"onLink"`
 	// Egress is the route's output device (Devices[0].Name).
 	Egress string `json:"egress"`
@@ -35,7 +36,8 @@ type Path struct {
 }
 
 // Target says which path to inspect: the route to Dest, the default route
-// when Dest is nil, or the stack below the device Iface when it is set.
+// when Dest is nil; Iface, when set, names the device to walk from instead
+// of the route's output device (the route still says on-link or not).
 type Target struct {
 	Dest  net.IP
 	Iface string
@@ -45,38 +47,36 @@ type Target struct {
 // and walks the device stack below it.
 func resolvePath(r *ethtoolReader, t Target) (*Path, error) {
 	p := &Path{Dest: t.Dest}
-	var egress netlink.Link
+	var rt *netlink.Route
 	var err error
-	switch {
-	case t.Iface != "":
+	if t.Dest != nil {
+		rt, err = routeTo(t.Dest)
+	} else if t.Iface == "" {
+		rt, err = defaultRoute()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rt != nil {
+		p.Gateway, p.Source = rt.Gw, rt.Src
+	}
+	var egress netlink.Link
+	if t.Iface != "" {
+		// The named device is the start of the walk even when the route
+		// says otherwise: the operator knows the uplink.
 		egress, err = netlinksafe.LinkByName(t.Iface)
 		if err != nil {
 			return nil, fmt.Errorf("looking up device %q: %w", t.Iface, err)
 		}
-	case t.Dest != nil:
-		var rt *netlink.Route
-		rt, err = routeTo(t.Dest)
-		if err != nil {
-			return nil, err
-		}
-		p.Gateway, p.Source = rt.Gw, rt.Src
+	} else {
 		egress, err = netlink.LinkByIndex(rt.LinkIndex)
 		if err != nil {
-			return nil, fmt.Errorf("looking up route device %d towards %s: %w", rt.LinkIndex, t.Dest, err)
-		}
-	default:
-		var rt *netlink.Route
-		rt, err = defaultRoute()
-		if err != nil {
-			return nil, err
-		}
-		p.Gateway, p.Source = rt.Gw, rt.Src
-		egress, err = netlink.LinkByIndex(rt.LinkIndex)
-		if err != nil {
-			return nil, fmt.Errorf("looking up default route device %d: %w", rt.LinkIndex, err)
+			return nil, fmt.Errorf("looking up route device %d: %w", rt.LinkIndex, err)
 		}
 	}
-	p.OnLink = p.Gateway == nil
+	// On-link only means something towards a destination: the default
+	// route's gateway says nothing about where peers are.
+	p.OnLink = t.Dest != nil && p.Gateway == nil
 	p.Egress = egress.Attrs().Name
 	w := &walker{r: r, seen: map[int]bool{}}
 	w.visit(egress, RelEgress, "")

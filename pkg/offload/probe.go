@@ -127,9 +127,9 @@ func createProbe(h *netlink.Handle, kind string) error {
 	}
 	if err := h.LinkAdd(l); err != nil {
 		if errors.Is(err, unix.EOPNOTSUPP) {
-			return fmt.Errorf("creating a %s device: %w (Unknown device type): %w", kind, ErrKindUnsupported, err)
+			return fmt.Errorf("ip link add type %s: Unknown device type (%w): %w", kind, err, ErrKindUnsupported)
 		}
-		return fmt.Errorf("creating a %s device: %w", kind, err)
+		return fmt.Errorf("ip link add type %s: %w", kind, err)
 	}
 	return nil
 }

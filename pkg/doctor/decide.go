@@ -1,0 +1,75 @@
+package doctor
+
+import (
+	"fmt"
+
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+)
+
+// inputOf builds the decision input for the peer doctor was asked about:
+// this node's facts on both sides (the peer's published facts are unknown
+// here), on-link from the route to --peer, off-link without one.
+func inputOf(o Options, p *offload.Path, v offload.Verdict, es []offload.EncapSupport) (decision.Input, []string, error) {
+	side := decision.Side{Verdict: v, UplinkMTU: uplinkMTU(p)}
+	for _, e := range es {
+		if e.OK {
+			side.Encaps = append(side.Encaps, e.Kind)
+		}
+	}
+	var notes []string
+	if v.HasTunnelUnderlay() && o.PeerPodCIDR != nil {
+		ok, err := offload.RoutesVia(o.NetNS, o.PeerPodCIDR, v.UnderlayTunnelDevice)
+		if err != nil {
+			return decision.Input{}, nil, fmt.Errorf("checking the route to %s: %w", o.PeerPodCIDR, err)
+		}
+		side.UnderlayCarriesPeerPodCIDR = ok
+	} else if v.HasTunnelUnderlay() {
+		notes = append(notes, "no --peer-pod-cidr given: cannot tell whether the tunnel underlay carries the peer's pod CIDR (assumed not)")
+	}
+	in := decision.Input{Local: side, Peer: side, OnLink: p.OnLink, IPv6Underlay: ipv6Outer(o, p)}
+	if o.Peer != nil {
+		in.PeerNodeIP = o.Peer.String()
+	} else {
+		notes = append(notes, "no --peer given: decision for an off-link peer of the same kind as this node")
+	}
+	if o.PeerPodCIDR != nil {
+		in.PeerPodCIDR = o.PeerPodCIDR.String()
+	}
+	notes = append(notes, "peer facts assumed equal to this node's (doctor reads only this node's kernel)")
+	return in, notes, nil
+}
+
+func uplinkMTU(p *offload.Path) int {
+	if len(p.Devices) == 0 {
+		return 0
+	}
+	return p.Devices[0].MTU
+}
+
+func ipv6Outer(o Options, p *offload.Path) bool {
+	switch {
+	case o.Peer != nil:
+		return o.Peer.To4() == nil
+	case p.Gateway != nil:
+		return p.Gateway.To4() == nil
+	case p.Source != nil:
+		return p.Source.To4() == nil
+	}
+	return false
+}
+
+func decisionOf(cfg decision.Config, in decision.Input, notes []string) Decision {
+	res := decision.Decide(cfg, in)
+	mode := cfg.Mode
+	if mode == "" {
+		mode = decision.ModeAuto
+	}
+	return Decision{
+		Mode: res.Mode, MTU: res.MTU, Rule: res.Rule, Overhead: res.Overhead,
+		Segmentation: res.Segmentation, Nested: res.Nested,
+		Reasons: append(res.Reasons, notes...),
+		Config: Config{Mode: mode, Encap: cfg.Encap, UnderlayRoutesPodCIDRs: cfg.UnderlayRoutesPodCIDRs,
+			AllowNestedEncap: cfg.AllowNestedEncap},
+	}
+}

@@ -1,0 +1,135 @@
+package doctor
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+)
+
+// JSON renders the report with stable keys, indented, newline-terminated.
+func (r *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding doctor report: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteText renders the report for people.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	r.textHeader(&b)
+	r.textPath(&b)
+	r.textSegmentation(&b)
+	r.textVerdict(&b)
+	r.textDecision(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (r *Report) textHeader(b *strings.Builder) {
+	fmt.Fprintf(b, "node %s", r.Node)
+	if r.Peer != "" {
+		fmt.Fprintf(b, ", peer %s", r.Peer)
+	}
+	fmt.Fprintf(b, "\nroute: dev %s", r.Route.Egress)
+	if r.Route.Gateway != "" {
+		fmt.Fprintf(b, " via %s", r.Route.Gateway)
+	}
+	if r.Route.Source != "" {
+		fmt.Fprintf(b, " src %s", r.Route.Source)
+	}
+	if r.Peer != "" {
+		fmt.Fprintf(b, " (%s)", map[bool]string{true: "on-link", false: "off-link"}[r.Route.OnLink])
+	}
+	b.WriteString("\nkernel can create:")
+	for _, e := range r.Encaps {
+		if e.OK {
+			fmt.Fprintf(b, " %s yes;", e.Kind)
+		} else {
+			fmt.Fprintf(b, " %s no (%s);", e.Kind, e.Reason)
+		}
+	}
+	b.WriteString("\n\n")
+}
+
+func (r *Report) textPath(b *strings.Builder) {
+	b.WriteString("path (egress device first, then every device below it):\n")
+	for _, d := range r.Path {
+		fmt.Fprintf(b, "  %s: kind %s, driver %s, mtu %d, %s", d.Name, d.Kind, d.Driver, d.MTU, d.Relation)
+		if d.Via != "" {
+			fmt.Fprintf(b, " of %s", d.Via)
+		}
+		if d.Master != "" {
+			fmt.Fprintf(b, ", master %s", d.Master)
+		}
+		if d.Tunnel != "" {
+			fmt.Fprintf(b, ", TUNNEL (%s)", d.Tunnel)
+		}
+		fmt.Fprintf(b, "\n    gso_max_size %d gso_max_segs %d gro_max_size %d gso_ipv4_max_size %d gro_ipv4_max_size %d\n",
+			d.GSOMaxSize, d.GSOMaxSegs, d.GROMaxSize, d.GSOIPv4MaxSize, d.GROIPv4MaxSize)
+		if d.FeatureError != "" {
+			fmt.Fprintf(b, "    features unreadable: %s\n", d.FeatureError)
+		}
+		for _, f := range offload.RelevantFeatures {
+			if w, ok := d.Features[f]; ok {
+				fmt.Fprintf(b, "    %s: %s\n", f, w)
+			}
+		}
+	}
+	b.WriteString("\n")
+}
+
+func (r *Report) textSegmentation(b *strings.Builder) {
+	b.WriteString("where super-packets are cut:\n")
+	for _, t := range []offload.Traffic{offload.TrafficNative, offload.TrafficVXLAN, offload.TrafficGeneve} {
+		s := r.Segmentation[t]
+		fmt.Fprintf(b, "  %-7s %s: %s\n", string(t)+":", s.Where, s.Detail)
+	}
+	b.WriteString("\n")
+}
+
+func (r *Report) textVerdict(b *strings.Builder) {
+	v := r.Verdict
+	fmt.Fprintf(b, "verdict: tunnel segmentation %s, with outer UDP checksum %s, underlay tunnel %s\n",
+		yesNo(v.TunnelSegmentation), yesNo(v.TunnelSegmentationCsum), orNone(v.UnderlayTunnel, v.UnderlayTunnelDevice))
+	for _, s := range v.Reasons {
+		fmt.Fprintf(b, "  - %s\n", s)
+	}
+	b.WriteString("\n")
+}
+
+func (r *Report) textDecision(b *strings.Builder) {
+	d := r.Decision
+	fmt.Fprintf(b, "decision (mode %s): %s", d.Config.Mode, d.Mode)
+	if d.Mode != "unreachable" {
+		fmt.Fprintf(b, ", pod MTU %d", d.MTU)
+	}
+	if d.Rule > 0 {
+		fmt.Fprintf(b, " (auto rule %d)", d.Rule)
+	}
+	b.WriteString("\n")
+	for _, s := range d.Reasons {
+		fmt.Fprintf(b, "  - %s\n", s)
+	}
+}
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "no"
+}
+
+func orNone(kind, dev string) string {
+	switch {
+	case kind == "":
+		return "none"
+	case dev == "":
+		return kind
+	}
+	return kind + " at " + dev
+}

@@ -1,0 +1,206 @@
+package doctor
+
+import (
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+)
+
+// Options select what doctor inspects and how the agent is configured.
+type Options struct {
+	// NetNS is the namespace to inspect (nil: the caller's).
+	NetNS ns.NetNS
+	// Node is the node name reported ("" : the host name).
+	Node string
+	// Peer is the peer node IP; nil means an off-link peer of the same kind
+	// as this node, reached by the default route.
+	Peer net.IP
+	// Iface names the uplink to walk from instead of the route's device.
+	Iface string
+	// PeerPodCIDR, when known, lets doctor check whether a tunnel underlay
+	// routes it (decision rule 3).
+	PeerPodCIDR *net.IPNet
+	// Config is the agent's decision configuration (--mode, ...).
+	Config decision.Config
+	// Encaps overrides the kernel probe (tests); nil probes the kernel.
+	Encaps []offload.EncapSupport
+}
+
+// Report is doctor's analysis. JSON keys are stable (see the README).
+type Report struct {
+	Node string `json:"node"`
+	// Peer is the peer node IP, "" without --peer.
+	Peer  string `json:"peer"`
+	Route Route  `json:"route"`
+	// Path is the egress device followed by every device below it.
+	Path []Device `json:"path"`
+	// Encaps says which overlay tunnels this kernel can create.
+	Encaps []Encap `json:"encaps"`
+	// Segmentation says where super-packets are cut, per kind of traffic
+	// ("native", "vxlan", "geneve").
+	Segmentation map[offload.Traffic]offload.SegmentationPoint `json:"segmentation"`
+	Verdict      offload.Verdict                               `json:"verdict"`
+	Decision     Decision                                      `json:"decision"`
+}
+
+// Route is the kernel's route towards the peer (or the default route).
+type Route struct {
+	Egress  string `json:"egress"`
+	Gateway string `json:"gateway,omitempty"`
+	Source  string `json:"source,omitempty"`
+	OnLink  bool   `json:"onLink"`
+}
+
+// Device is one device on the path.
+type Device struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Driver string `json:"driver"`
+	MTU    int    `json:"mtu"`
+	// Features maps the relevant ethtool features to ethtool's words:
+	// "on", "off", "on [fixed]", "off [fixed]", "off [requested on]".
+	Features       map[string]string `json:"features"`
+	Relation       offload.Relation  `json:"relation"`
+	Via            string            `json:"via,omitempty"`
+	Master         string            `json:"master,omitempty"`
+	Lower          []string          `json:"lower,omitempty"`
+	Tunnel         string            `json:"tunnel,omitempty"`
+	GSOMaxSize     uint32            `json:"gsoMaxSize"`
+	GSOMaxSegs     uint32            `json:"gsoMaxSegs"`
+	GROMaxSize     uint32            `json:"groMaxSize"`
+	GSOIPv4MaxSize uint32            `json:"gsoIPv4MaxSize"`
+	GROIPv4MaxSize uint32            `json:"groIPv4MaxSize"`
+	FeatureError   string            `json:"featureError,omitempty"`
+}
+
+// Encap is one overlay tunnel kind and whether the kernel can create it.
+type Encap struct {
+	Kind   string `json:"kind"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Decision is what the agent would choose for the peer.
+type Decision struct {
+	Mode         decision.Mode `json:"mode"`
+	MTU          int           `json:"mtu"`
+	Reasons      []string      `json:"reasons"`
+	Rule         int           `json:"rule"`
+	Overhead     int           `json:"overhead"`
+	Segmentation string        `json:"segmentation"`
+	Nested       bool          `json:"nested"`
+	Config       Config        `json:"config"`
+}
+
+// Config echoes the decision flags doctor was given.
+type Config struct {
+	Mode                   decision.Mode `json:"mode"`
+	Encap                  decision.Mode `json:"encap,omitempty"`
+	UnderlayRoutesPodCIDRs bool          `json:"underlayRoutesPodCIDRs"`
+	AllowNestedEncap       bool          `json:"allowNestedEncap"`
+}
+
+// Build inspects the node's kernel and computes the report.
+func Build(o Options) (*Report, error) {
+	path, err := offload.InspectIn(o.NetNS, offload.Target{Dest: o.Peer, Iface: o.Iface})
+	if err != nil {
+		return nil, fmt.Errorf("inspecting the egress path: %w", err)
+	}
+	encaps := o.Encaps
+	if encaps == nil {
+		if encaps, err = offload.ProbeEncapSupport(); err != nil {
+			return nil, fmt.Errorf("probing tunnel kinds: %w", err)
+		}
+	}
+	r := &Report{
+		Node:    nodeName(o.Node),
+		Route:   routeOf(path),
+		Path:    devicesOf(path),
+		Encaps:  encapsOf(encaps),
+		Verdict: path.Verdict(),
+	}
+	if o.Peer != nil {
+		r.Peer = o.Peer.String()
+	}
+	r.Segmentation = segmentationOf(path, encaps)
+	in, notes, err := inputOf(o, path, r.Verdict, encaps)
+	if err != nil {
+		return nil, err
+	}
+	r.Decision = decisionOf(o.Config, in, notes)
+	return r, nil
+}
+
+func nodeName(n string) string {
+	if n != "" {
+		return n
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return ""
+}
+
+func routeOf(p *offload.Path) Route {
+	rt := Route{Egress: p.Egress, OnLink: p.OnLink}
+	if p.Gateway != nil {
+		rt.Gateway = p.Gateway.String()
+	}
+	if p.Source != nil {
+		rt.Source = p.Source.String()
+	}
+	return rt
+}
+
+func devicesOf(p *offload.Path) []Device {
+	out := make([]Device, 0, len(p.Devices))
+	for _, d := range p.Devices {
+		out = append(out, Device{
+			Name: d.Name, Kind: d.Kind, Driver: d.Driver, MTU: d.MTU,
+			Features: d.Features.Relevant(), Relation: d.Relation, Via: d.Via,
+			Master: d.Master, Lower: d.Lower, Tunnel: d.Tunnel,
+			GSOMaxSize: d.GSOMaxSize, GSOMaxSegs: d.GSOMaxSegs, GROMaxSize: d.GROMaxSize,
+			GSOIPv4MaxSize: d.GSOIPv4MaxSize, GROIPv4MaxSize: d.GROIPv4MaxSize,
+			FeatureError: d.FeatureError,
+		})
+	}
+	return out
+}
+
+func encapsOf(es []offload.EncapSupport) []Encap {
+	out := make([]Encap, 0, len(es))
+	for _, e := range es {
+		x := Encap{Kind: e.Kind, OK: e.OK}
+		if e.Error != nil {
+			x.Reason = e.Error.Error()
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func segmentationOf(p *offload.Path, es []offload.EncapSupport) map[offload.Traffic]offload.SegmentationPoint {
+	out := map[offload.Traffic]offload.SegmentationPoint{}
+	for _, t := range []offload.Traffic{offload.TrafficNative, offload.TrafficVXLAN, offload.TrafficGeneve} {
+		if t != offload.TrafficNative && !supported(es, string(t)) {
+			out[t] = offload.SegmentationPoint{Where: "unavailable", Detail: fmt.Sprintf("this kernel cannot create %s devices", t)}
+			continue
+		}
+		out[t] = p.SegmentationFor(t)
+	}
+	return out
+}
+
+func supported(es []offload.EncapSupport, kind string) bool {
+	for _, e := range es {
+		if e.Kind == kind {
+			return e.OK
+		}
+	}
+	return false
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/doctor"
+)
+
+// runDoctor prints the offload analysis of this node. It reads only the
+// local kernel: no agent, no Kubernetes API. Flags default to the agent's
+// environment variables so that `kubectl exec ... doctor` inside the agent's
+// pod uses the agent's own configuration.
+func runDoctor(args []string) int {
+	opts, format, err := parseDoctorFlags(args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "offload-overlay-agent doctor: %v\n", err)
+		return 2
+	}
+	report, err := doctor.Build(opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "offload-overlay-agent doctor: %v\n", err)
+		return 1
+	}
+	if err := writeReport(os.Stdout, report, format); err != nil {
+		fmt.Fprintf(os.Stderr, "offload-overlay-agent doctor: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func writeReport(w io.Writer, r *doctor.Report, format string) error {
+	if format == "json" {
+		b, err := r.JSON()
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return r.WriteText(w)
+}
+
+// parseDoctorFlags reads the doctor flags; getenv supplies the agent's
+// environment defaults (OFFLOAD_OVERLAY_MODE, ...).
+func parseDoctorFlags(args []string, getenv func(string) string, out io.Writer) (doctor.Options, string, error) {
+	envOr := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envBool := func(name string) bool {
+		b, _ := strconv.ParseBool(getenv(name))
+		return b
+	}
+	var o doctor.Options
+	var peer, podCIDR, mode, encap, format string
+	fs := flag.NewFlagSet("offload-overlay-agent doctor", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&peer, "peer", "", "peer node IP (default: an off-link peer of the same kind, via the default route)")
+	fs.StringVar(&podCIDR, "peer-pod-cidr", "", "the peer's pod CIDR, to check whether a tunnel underlay routes it")
+	fs.StringVar(&format, "o", "text", "output: text|json")
+	fs.StringVar(&format, "output", "text", "output: text|json")
+	fs.StringVar(&o.Iface, "iface", getenv("OFFLOAD_OVERLAY_IFACE"), "uplink to inspect instead of the route's device")
+	fs.StringVar(&o.Node, "node", getenv("NODE_NAME"), "node name shown in the report ($NODE_NAME, else the host name)")
+	fs.StringVar(&mode, "mode", envOr("OFFLOAD_OVERLAY_MODE", string(decision.ModeAuto)), "datapath: auto|vxlan|geneve|native")
+	fs.StringVar(&encap, "encap", envOr("OFFLOAD_OVERLAY_ENCAP", string(decision.ModeVXLAN)), "tunnel auto uses when it must encapsulate: vxlan|geneve")
+	fs.BoolVar(&o.Config.UnderlayRoutesPodCIDRs, "underlay-routes-pod-cidrs", envBool("OFFLOAD_OVERLAY_UNDERLAY_ROUTES_POD_CIDRS"), "the underlay routes every node's pod CIDR")
+	fs.BoolVar(&o.Config.AllowNestedEncap, "allow-nested-encap", envBool("OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP"), "allow a tunnel inside a tunnel underlay (slow)")
+	if err := fs.Parse(args); err != nil {
+		return o, "", err
+	}
+	if fs.NArg() > 0 {
+		return o, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if format != "text" && format != "json" {
+		return o, "", fmt.Errorf("-o %q: want text or json", format)
+	}
+	if peer != "" {
+		if o.Peer = net.ParseIP(peer); o.Peer == nil {
+			return o, "", fmt.Errorf("--peer %q: not an IP address", peer)
+		}
+	}
+	if podCIDR != "" {
+		_, n, err := net.ParseCIDR(podCIDR)
+		if err != nil {
+			return o, "", fmt.Errorf("--peer-pod-cidr %q: %w", podCIDR, err)
+		}
+		o.PeerPodCIDR = n
+	}
+	switch m := decision.Mode(mode); m {
+	case decision.ModeAuto, decision.ModeVXLAN, decision.ModeGeneve, decision.ModeNative:
+		o.Config.Mode = m
+	default:
+		return o, "", fmt.Errorf("--mode %q: want auto, vxlan, geneve or native", mode)
+	}
+	switch m := decision.Mode(encap); m {
+	case decision.ModeVXLAN, decision.ModeGeneve:
+		o.Config.Encap = m
+	default:
+		return o, "", fmt.Errorf("--encap %q: want vxlan or geneve", encap)
+	}
+	return o, format, nil
+}
