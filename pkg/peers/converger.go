@@ -1,0 +1,296 @@
+package peers
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+)
+
+// Converger keeps the kernel's per-peer datapath equal to a desired set of
+// peers. It is safe for concurrent use.
+type Converger struct {
+	mu     sync.Mutex
+	k      *kernel
+	links  Links
+	peers  map[string]Peer         // desired peers by name
+	want   map[key]entry           // desired kernel objects (union of all peers)
+	owner  map[key]string          // which peer wants each object
+	byPeer map[string][]key        // objects each placed peer wants
+	cidrs  map[netip.Prefix]string // accepted pod CIDRs and their peer
+	skip   map[string]string       // peers (partly) not programmed, and why
+	have   map[key]entry           // our objects in the kernel, as last read or written
+	loaded bool                    // have was read from the kernel
+}
+
+// New returns a Converger programming through h (nil: the calling thread's
+// network namespace) on links. It reads nothing until the first Apply,
+// ApplyPeer or Resync, which adopts whatever an earlier agent left in the
+// kernel instead of flushing it.
+func New(h *netlink.Handle, links Links) *Converger {
+	if h == nil {
+		h = &netlink.Handle{}
+	}
+	c := &Converger{k: &kernel{h: h}, links: links}
+	c.reset()
+	return c
+}
+
+func (c *Converger) reset() {
+	c.want = make(map[key]entry)
+	c.owner = make(map[key]string)
+	c.byPeer = make(map[string][]key)
+	c.cidrs = make(map[netip.Prefix]string)
+	c.skip = make(map[string]string)
+	if c.peers == nil {
+		c.peers = make(map[string]Peer)
+	}
+}
+
+// Stats returns the cumulative netlink call counts.
+func (c *Converger) Stats() Stats {
+	return Stats{Writes: c.k.writes.Load(), Reads: c.k.reads.Load()}
+}
+
+// Apply converges the kernel to exactly peers: objects of peers not in the
+// list are removed, unchanged peers cost no netlink call. Peers with
+// overlapping pod CIDRs lose in name order (reported in Report.Skipped).
+func (c *Converger) Apply(peers []Peer) (Report, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s0 := c.Stats()
+	if err := c.load(); err != nil {
+		return c.report(s0), err
+	}
+	next := make(map[string]Peer, len(peers))
+	for _, p := range peers {
+		if _, dup := next[p.Name]; dup {
+			return c.report(s0), fmt.Errorf("peer %q listed twice", p.Name)
+		}
+		next[p.Name] = p
+	}
+	c.peers = next
+	c.placeAll()
+	err := c.reconcile(c.allKeys())
+	return c.report(s0), err
+}
+
+// ApplyPeer converges one peer (added or changed), leaving every other
+// peer's objects alone: O(1) netlink calls.
+func (c *Converger) ApplyPeer(p Peer) (Report, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s0 := c.Stats()
+	if err := c.load(); err != nil {
+		return c.report(s0), err
+	}
+	old := c.unplace(p.Name)
+	c.peers[p.Name] = p
+	c.place(p)
+	err := c.reconcile(append(old, c.byPeer[p.Name]...))
+	return c.report(s0), err
+}
+
+// RemovePeer removes one peer's routes, neighbours and FDB entries, then
+// retries peers that were skipped because they overlapped it.
+func (c *Converger) RemovePeer(name string) (Report, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s0 := c.Stats()
+	if err := c.load(); err != nil {
+		return c.report(s0), err
+	}
+	keys := c.unplace(name)
+	delete(c.peers, name)
+	for _, other := range slices.Sorted(maps.Keys(c.skip)) {
+		keys = append(keys, c.unplace(other)...)
+		c.place(c.peers[other])
+		keys = append(keys, c.byPeer[other]...)
+	}
+	err := c.reconcile(keys)
+	return c.report(s0), err
+}
+
+// Resync re-reads our objects from the kernel and repairs any drift (missing,
+// changed or extra entries) without flushing: only differences are written.
+func (c *Converger) Resync() (Report, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s0 := c.Stats()
+	c.loaded = false
+	if err := c.load(); err != nil {
+		return c.report(s0), err
+	}
+	err := c.reconcile(c.allKeys())
+	return c.report(s0), err
+}
+
+// SetLinks changes the devices programmed on (e.g. a tunnel device was
+// recreated with a new ifindex) and resyncs everything against the kernel.
+func (c *Converger) SetLinks(l Links) (Report, error) {
+	c.mu.Lock()
+	c.links = l
+	c.placeAll()
+	c.mu.Unlock()
+	return c.Resync()
+}
+
+// load reads the kernel once (adoption).
+func (c *Converger) load() error {
+	if c.loaded {
+		return nil
+	}
+	var devs []int
+	for _, d := range []int{c.links.VXLAN4, c.links.VXLAN6} {
+		if d != 0 {
+			devs = append(devs, d)
+		}
+	}
+	have, err := c.k.read(devs)
+	if err != nil {
+		return fmt.Errorf("reading datapath: %w", err)
+	}
+	c.have, c.loaded = have, true
+	return nil
+}
+
+func (c *Converger) report(s0 Stats) Report {
+	s := c.Stats()
+	r := Report{Writes: int(s.Writes - s0.Writes), Reads: int(s.Reads - s0.Reads)}
+	if len(c.skip) > 0 {
+		r.Skipped = maps.Clone(c.skip)
+	}
+	return r
+}
+
+func (c *Converger) allKeys() []key {
+	keys := make([]key, 0, len(c.want)+len(c.have))
+	for k := range c.want {
+		keys = append(keys, k)
+	}
+	for k := range c.have {
+		if _, ok := c.want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// placeAll recomputes the desired objects of every peer, in name order.
+func (c *Converger) placeAll() {
+	c.reset()
+	for _, name := range slices.Sorted(maps.Keys(c.peers)) {
+		c.place(c.peers[name])
+	}
+}
+
+// place adds p's objects to the desired set unless they collide with an
+// already placed peer (same or overlapping pod CIDR, same VTEP MAC).
+func (c *Converger) place(p Peer) {
+	entries, err := peerEntries(p, c.links)
+	if err == nil {
+		err = c.collision(p, entries)
+	}
+	if err != nil {
+		c.skip[p.Name] = err.Error()
+		if errors.Is(err, errCollision) {
+			return
+		}
+	}
+	keys := make([]key, 0, len(entries))
+	for _, e := range entries {
+		k := e.key()
+		c.want[k], c.owner[k] = e, p.Name
+		keys = append(keys, k)
+		if e.kind == kindRoute {
+			c.cidrs[e.dst] = p.Name
+		}
+	}
+	c.byPeer[p.Name] = keys
+}
+
+var errCollision = errors.New("collides with another peer")
+
+func (c *Converger) collision(p Peer, entries []entry) error {
+	for _, e := range entries {
+		if o, ok := c.owner[e.key()]; ok && o != p.Name {
+			return fmt.Errorf("%s %w %q", e.kind, errCollision, o)
+		}
+		if e.kind != kindRoute {
+			continue
+		}
+		for cidr, o := range c.cidrs {
+			if o != p.Name && cidr.Overlaps(e.dst) {
+				return fmt.Errorf("pod CIDR %s overlaps %s of peer %q: %w", e.dst, cidr, o, errCollision)
+			}
+		}
+	}
+	return nil
+}
+
+// unplace removes a peer's objects from the desired set and returns their keys.
+func (c *Converger) unplace(name string) []key {
+	keys := c.byPeer[name]
+	for _, k := range keys {
+		if c.owner[k] == name {
+			if e := c.want[k]; e.kind == kindRoute {
+				delete(c.cidrs, e.dst)
+			}
+			delete(c.want, k)
+			delete(c.owner, k)
+		}
+	}
+	delete(c.byPeer, name)
+	delete(c.skip, name)
+	return keys
+}
+
+// reconcile writes the differences between want and have for keys, in an
+// order that never leaves a route without its neighbour and FDB entry.
+func (c *Converger) reconcile(keys []key) error {
+	var ups, dels [3][]entry // indexed by kind
+	seen := make(map[key]bool, len(keys))
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		w, wok := c.want[k]
+		h, hok := c.have[k]
+		switch {
+		case wok && (!hok || !matches(w, h)):
+			ups[k.kind] = append(ups[k.kind], w)
+		case !wok && hok:
+			dels[k.kind] = append(dels[k.kind], h)
+		}
+	}
+	var errs []error
+	do := func(list []entry, add bool) {
+		for _, e := range list {
+			if add {
+				if err := c.k.upsert(e); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				c.have[e.key()] = e
+			} else {
+				if err := c.k.remove(e); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				delete(c.have, e.key())
+			}
+		}
+	}
+	do(ups[kindFDB], true)
+	do(ups[kindNeigh], true)
+	do(ups[kindRoute], true)
+	do(dels[kindRoute], false)
+	do(dels[kindNeigh], false)
+	do(dels[kindFDB], false)
+	return errors.Join(errs...)
+}
