@@ -24,8 +24,9 @@ type Path struct {
 	Gateway net.IP `json:"gateway,omitempty"`
 	// Source is the preferred source address of the route.
 	Source net.IP `json:"source,omitempty"`
-	// OnLink: no gateway on the route to Dest (same L2 as the destination);
-	// always false without a Dest.
+	// OnLink: no gateway on the route to Dest and an Ethernet egress device
+	// (same L2 as the destination); always false without a Dest, and false
+	// through an L3 tunnel (tun, wireguard, ipip, gre) even without a gateway.
 	OnLink bool `json:"onLink"`
 	// Egress is the route's output device (Devices[0].Name).
 	Egress string `json:"egress"`
@@ -76,7 +77,9 @@ func resolvePath(r *ethtoolReader, t Target) (*Path, error) {
 	}
 	// On-link only means something towards a destination: the default
 	// route's gateway says nothing about where peers are.
-	p.OnLink = t.Dest != nil && p.Gateway == nil
+	// An L3 device (tun, wireguard, ipip, gre: no Ethernet header) reaches
+	// the destination without a gateway but not on the same L2.
+	p.OnLink = t.Dest != nil && p.Gateway == nil && isL2(egress)
 	p.Egress = egress.Attrs().Name
 	w := &walker{r: r, seen: map[int]bool{}}
 	w.visit(egress, RelEgress, "")
@@ -120,6 +123,11 @@ func defaultRoute() (*netlink.Route, error) {
 		}
 	}
 	return nil, fmt.Errorf("no default route (name a peer or a device): %w", ErrNoRoute)
+}
+
+// isL2 reports whether l carries Ethernet frames (`link/ether` in `ip link`).
+func isL2(l netlink.Link) bool {
+	return l.Attrs().EncapType == "ether" || l.Attrs().EncapType == ""
 }
 
 func isDefault(rt *netlink.Route) bool {
