@@ -61,4 +61,3 @@ func TestVerdictOf(t *testing.T) {
 		}
 	}
 }
-
