@@ -181,3 +181,13 @@ func invalid(field, format string, a ...any) error {
 	msg := fmt.Sprintf("invalid network config: %s: ", field) + fmt.Sprintf(format, a...)
 	return types.NewError(types.ErrInvalidNetworkConfig, msg, "")
 }
+
+// IPAMString returns the string field key of the ipam object ("" when
+// absent or not a string), e.g. host-local's "dataDir".
+func (c *NetConf) IPAMString(key string) string {
+	var s string
+	if raw, ok := c.rawIPAM[key]; ok {
+		_ = json.Unmarshal(raw, &s)
+	}
+	return s
+}

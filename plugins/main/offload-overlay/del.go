@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/containernetworking/cni/pkg/skel"
+
+	"github.com/offload-overlay/offload-overlay/pkg/config"
+	"github.com/offload-overlay/offload-overlay/pkg/podnet"
+)
+
+// cmdDel releases the addresses and deletes the host veth, in parallel.
+// It never needs the pod netns: the host veth has a deterministic name, and
+// deleting it deletes the pod end and every route through the pair. A
+// missing netns, veth or IPAM record is success, so a second DEL succeeds.
+func cmdDel(args *skel.CmdArgs) error {
+	conf, err := config.Parse(args.StdinData)
+	if err != nil {
+		return err
+	}
+	host, err := podnet.OpenHost()
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	node, _ := readNode(conf) // an unreadable state file must not block DEL
+	ipamConf, err := conf.IPAMConfigForRelease(node)
+	if err != nil {
+		return err
+	}
+	att := podnet.Attachment{Network: conf.Name, ContainerID: args.ContainerID, IfName: args.IfName}
+
+	linkDone := make(chan error, 1)
+	go func() { linkDone <- podnet.DeleteHostVeth(host, att.HostVeth()) }()
+	ipamErr := ipamDel(conf.IPAM.Type, ipamConf)
+	linkErr := <-linkDone
+	if ipamErr != nil {
+		return fmt.Errorf("IPAM %s: %w", conf.IPAM.Type, ipamErr)
+	}
+	return linkErr
+}
