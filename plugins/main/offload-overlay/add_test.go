@@ -197,4 +197,3 @@ func assertClean(t *testing.T, host ns.NetNS, dataDir, network string) {
 		t.Errorf("IPAM records left: %v", files)
 	}
 }
-
