@@ -7,8 +7,9 @@
 //	on-link peer    10.0.0.2
 //	off-link peers  10.9.0.0/16 via 10.0.0.254 (also the default route)
 //
-// The tunnel underlay puts 192.168.50.1/24 on vx0 and routes 10.9.0.0/16
-// and the default via 192.168.50.254 over it.
+// The tunnel underlay puts 10.0.0.1/24 on eth0 (default via 10.0.0.254),
+// 192.168.50.1/24 on vx0 (VXLAN over eth0) and routes 10.9.0.0/16 via
+// 192.168.50.254 over vx0: the off-link peers are behind the tunnel.
 package offloadtest
 
 import (
@@ -156,10 +157,22 @@ func vxlanUnderlay() error {
 	if err := netlink.LinkAdd(vx); err != nil {
 		return fmt.Errorf("ip link add vx0 type vxlan: %w", err)
 	}
-	if err := up("vx0"); err != nil {
+	if err := all(up("vx0"), addr("vx0", "192.168.50.1/24")); err != nil {
 		return err
 	}
-	return addrAndRoutes("vx0", "192.168.50.1/24", net.ParseIP("192.168.50.254"))
+	rt := &netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: net.ParseIP("10.0.0.254")}
+	if err := netlink.RouteAdd(rt); err != nil {
+		return fmt.Errorf("ip route add default via 10.0.0.254: %w", err)
+	}
+	vx0, err := netlink.LinkByName("vx0")
+	if err != nil {
+		return err
+	}
+	rt = &netlink.Route{LinkIndex: vx0.Attrs().Index, Dst: RemotePods, Gw: net.ParseIP("192.168.50.254")}
+	if err := netlink.RouteAdd(rt); err != nil {
+		return fmt.Errorf("ip route add %s via 192.168.50.254: %w", RemotePods, err)
+	}
+	return nil
 }
 
 // tunUnderlay is a user-space VPN's tun device carrying the off-link
