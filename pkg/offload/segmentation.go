@@ -1,6 +1,9 @@
 package offload
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Traffic is a kind of pod traffic whose segmentation point doctor explains.
 type Traffic string
@@ -28,19 +31,20 @@ type SegmentationPoint struct {
 
 // SegmentationFor walks the path the way the stack does: each device either
 // advertises the segmentation the packet needs (the packet passes whole) or
-// the kernel segments in software just before it. A tunnel device on the
-// path encapsulates the whole super-packet, after which the devices below
-// need the segmentation feature of that tunnel's kind.
+// the kernel segments in software just before it; the weakest device on the
+// path decides. A tunnel device on the path encapsulates the whole
+// super-packet, after which the devices below need the segmentation feature
+// of that tunnel's kind.
 func (p *Path) SegmentationFor(t Traffic) SegmentationPoint {
-	need, why := FeatTSO, "TCP"
+	need, what := FeatTSO, "TCP"
 	if t != TrafficNative {
 		// The overlay device encapsulates the super-packet whole; from then
 		// on every device must segment UDP tunnels.
-		need, why = FeatUDPTunnelSeg, string(t)
+		need, what = FeatUDPTunnelSeg, t.label()
 	}
 	for _, d := range p.Devices {
 		if !d.Features.On(need) {
-			detail := fmt.Sprintf("%s: %s %s: %s super-packets are cut by GSO before %s", d.Label(), need, d.Features.Word(need), why, d.Name)
+			detail := fmt.Sprintf("%s: %s %s: %s super-packets are cut by GSO before %s", d.Label(), need, d.Features.Word(need), what, d.Name)
 			if d.Tunnel != "" && t != TrafficNative {
 				detail += fmt.Sprintf(", then each piece is encapsulated a second time by the %s underlay (nested)", d.Tunnel)
 			}
@@ -50,30 +54,61 @@ func (p *Path) SegmentationFor(t Traffic) SegmentationPoint {
 			next, ok := tunnelSegFeature(d.Tunnel)
 			if !ok {
 				return SegmentationPoint{Where: WhereSoftware, Device: d.Name, Detail: fmt.Sprintf(
-					"%s: the %s tunnel cuts super-packets in software before it encrypts or hands them to user space", d.Label(), d.Tunnel)}
+					"%s: the %s tunnel cuts super-packets in software before it encrypts them or hands them to user space", d.Label(), d.Tunnel)}
 			}
-			need, why = next, why+" in "+d.Tunnel
+			need, what = next, what+" in "+d.Tunnel
 		}
 	}
-	return p.bottom(need, why)
+	return p.bottom(need, what)
 }
 
-// bottom describes the last device, which passed the super-packet whole.
-func (p *Path) bottom(need, why string) SegmentationPoint {
-	if len(p.Devices) == 0 {
+func (t Traffic) label() string {
+	switch t {
+	case TrafficVXLAN:
+		return "VXLAN"
+	case TrafficGeneve:
+		return "Geneve"
+	}
+	return string(t)
+}
+
+// bottom describes the devices at the bottom of the stack (no lower device),
+// which all passed the super-packet whole.
+func (p *Path) bottom(need, what string) SegmentationPoint {
+	var leaves []Device
+	kinds := map[string]int{}
+	for _, d := range p.Devices {
+		if len(d.Lower) > 0 || d.Relation == RelMaster {
+			continue
+		}
+		leaves = append(leaves, d)
+		switch d.Kind {
+		case "veth":
+			kinds["veth"]++
+		case "bridge", "bond", "team", "vrf", "macvlan", "ipvlan", "vlan":
+			kinds["virtual"]++
+		default:
+			kinds["nic"]++
+		}
+	}
+	if len(leaves) == 0 {
 		return SegmentationPoint{Where: WhereSoftware, Detail: "no device on the path"}
 	}
-	d := p.Devices[len(p.Devices)-1]
-	switch d.Kind {
-	case "veth":
-		return SegmentationPoint{Where: WherePassThrough, Device: d.Name, Detail: fmt.Sprintf(
-			"%s: %s on: %s super-packets pass whole to the veth peer and are cut further on (by the NIC behind it, or never if they stay in software)", d.Label(), need, why)}
-	case "bridge", "bond", "team", "vrf", "macvlan", "ipvlan", "vlan":
-		return SegmentationPoint{Where: WherePassThrough, Device: d.Name, Detail: fmt.Sprintf(
-			"%s: %s on, no lower device found: %s super-packets pass whole", d.Label(), need, why)}
+	var nameList, labels []string
+	for _, d := range leaves {
+		nameList, labels = append(nameList, d.Name), append(labels, d.Label())
 	}
-	return SegmentationPoint{Where: WhereNIC, Device: d.Name, Detail: fmt.Sprintf(
-		"%s: %s on: %s super-packets are cut by the NIC", d.Label(), need, why)}
+	sp := SegmentationPoint{Where: WherePassThrough, Device: strings.Join(nameList, ", ")}
+	head := fmt.Sprintf("%s: %s on: %s super-packets", strings.Join(labels, ", "), need, what)
+	switch {
+	case kinds["nic"] == len(leaves):
+		sp.Where, sp.Detail = WhereNIC, head+" are cut by the NIC"
+	case kinds["veth"] == len(leaves):
+		sp.Detail = head + " pass whole to the veth peer, to be cut further on (by the NIC behind it, or never if they stay in software)"
+	default:
+		sp.Detail = head + " pass whole to the bottom of the stack"
+	}
+	return sp
 }
 
 // tunnelSegFeature is the feature a device below a tunnel of this kind needs
