@@ -43,11 +43,11 @@ type VethPair struct {
 //
 //	ip link add $host mtu $mtu gso_max_size $gso gro_max_size $gro up \
 //	    type veth peer name $ifname netns $podns mtu $mtu
+//	ip link set $host alias offload-overlay:$network:$containerID:$ifname
 //	ip -n $podns link set $ifname gso_max_size $gso gro_max_size $gro up
 func CreateVeth(host, pod netlinksafe.Handle, podNSFd int, s VethSpec) (*VethPair, error) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = s.HostName
-	attrs.Alias = s.Alias
 	attrs.MTU = s.MTU
 	attrs.Flags = net.FlagUp
 	attrs.HardwareAddr = randomMAC()
@@ -67,6 +67,10 @@ func CreateVeth(host, pod netlinksafe.Handle, podNSFd int, s VethSpec) (*VethPai
 			_ = host.LinkDel(veth)
 		}
 	}()
+	// The kernel ignores IFLA_IFALIAS in RTM_NEWLINK; set it afterwards.
+	if err := host.LinkSetAlias(veth, s.Alias); err != nil {
+		return nil, fmt.Errorf("setting alias of %s: %w", s.HostName, err)
+	}
 	podLink, err := pod.LinkByName(s.PodIfName)
 	if err != nil {
 		return nil, fmt.Errorf("finding pod end %s: %w", s.PodIfName, err)
