@@ -47,9 +47,9 @@ func TestCheckDetectsDrift(t *testing.T) {
 	host, dataDir := newNS(t), t.TempDir()
 	conf := testConf{Version: "1.1.0", Name: "drift", MTU: 1400, DataDir: dataDir, Subnets: []string{"10.79.0.0/24", "fd79::/64"}}.bytes(t)
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(t *testing.T, p *pod)
-		want  string
+		want   string
 	}{
 		{"pod mtu", func(t *testing.T, p *pod) {
 			h := handle(t, p.ns)
