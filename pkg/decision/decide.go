@@ -3,6 +3,7 @@ package decision
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
@@ -75,12 +76,12 @@ func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
 	if cfg.AllowNestedEncap && kind != "" {
 		r := encap(in, kind, 3)
 		r.Nested, r.Segmentation = true, SegSoftware
-		r.Reasons = append(kindReasons, fmt.Sprintf("allowNestedEncap: %s inside the %s underlay: super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
-			kind, tunnelNames(in), offload.LabRatioNestedEncap))
+		r.Reasons = append(kindReasons, fmt.Sprintf("allowNestedEncap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
+			label(kind), tunnelNames(in), offload.LabRatioNestedEncap))
 		return r
 	}
 	reasons := []string{fmt.Sprintf("the underlay is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
-		tunnelNames(in), orVXLAN(kind), offload.LabRatioNestedEncap)}
+		tunnelNames(in), label(orVXLAN(kind)), offload.LabRatioNestedEncap)}
 	reasons = append(reasons, tunnelRemedies(in)...)
 	reasons = append(reasons, "or set allowNestedEncap: true to accept the nested tunnel (slow)")
 	return unreachable(3, reasons...)
@@ -107,14 +108,14 @@ func forcedEncap(cfg Config, in Input, kind Mode) Result {
 	}
 	if hasTunnelUnderlay(in) {
 		if !cfg.AllowNestedEncap {
-			reasons := []string{fmt.Sprintf("mode %s (forced) would nest inside the %s underlay: two tunnel levels (%.2fx native in the lab)",
+			reasons := []string{fmt.Sprintf("mode %s (forced) would nest inside the tunnel underlay (%s): two tunnel levels (%.2fx native in the lab)",
 				kind, tunnelNames(in), offload.LabRatioNestedEncap),
 				"set allowNestedEncap: true to accept it, or use mode auto or native to route over the tunnel"}
 			return unreachable(0, reasons...)
 		}
 		r := encap(in, kind, 0)
 		r.Nested, r.Segmentation = true, SegSoftware
-		r.Reasons = append([]string{fmt.Sprintf("mode %s (forced), allowNestedEncap: inside the %s underlay, cut in software before the second level (%.2fx native in the lab)",
+		r.Reasons = append([]string{fmt.Sprintf("mode %s (forced), allowNestedEncap: inside the tunnel underlay (%s), cut in software before the second level (%.2fx native in the lab)",
 			kind, tunnelNames(in), offload.LabRatioNestedEncap)}, r.Reasons...)
 		return r
 	}
@@ -128,23 +129,25 @@ func forcedEncap(cfg Config, in Input, kind Mode) Result {
 func encap(in Input, kind Mode, rule int) Result {
 	r := Result{Mode: kind, Rule: rule, Overhead: Overhead(kind, in.IPv6Underlay)}
 	r.MTU = in.Local.UplinkMTU - r.Overhead
-	family, ratio := "IPv4", offload.LabRatioVXLANOffloaded
+	ratio := offload.LabRatioVXLANOffloaded
 	if in.IPv6Underlay {
-		family, ratio = "IPv6", offload.LabRatioVXLANIPv6
+		ratio = offload.LabRatioVXLANIPv6
 	}
-	mtu := fmt.Sprintf("pod MTU %d = uplink %d - %d (%s outer)", r.MTU, in.Local.UplinkMTU, r.Overhead, family)
+	mtu := fmt.Sprintf("pod MTU %d = uplink MTU %d - %d (%s)", r.MTU, in.Local.UplinkMTU, r.Overhead, overheadBreakdown(kind, in.IPv6Underlay))
 	weak := blockers(in)
 	if len(weak) == 0 {
 		r.Segmentation = SegNIC
-		r.Reasons = append(r.Reasons, fmt.Sprintf("both ends segment UDP tunnels (%s): one %s level, super-packets reach the wire whole, GRO on (%.2fx native in the lab); %s",
-			featureFor(in), kind, ratio, mtu))
+		r.Reasons = append(r.Reasons, fmt.Sprintf("both ends segment UDP tunnels (%s on every device of the path): one %s level, super-packets reach the wire whole, GRO on (%.2fx native in the lab)",
+			featureFor(in), label(kind), ratio), mtu)
 		return r
 	}
 	r.Segmentation = SegSoftware
-	r.Reasons = append(r.Reasons, fmt.Sprintf("%s: one %s level segmented in software before the uplink, connectivity before speed (%.2fx native in the lab); %s",
-		joinAnd(weak), kind, offload.LabRatioVXLANSoftware, mtu))
-	r.Reasons = append(r.Reasons, fmt.Sprintf("remedy: put %s on the same L2 as this node (rule 1 picks native), or let the underlay route pod CIDRs (--underlay-routes-pod-cidrs for a cloud route table or BGP) so rule 2 picks native",
-		peerName(in)))
+	r.Reasons = append(r.Reasons,
+		fmt.Sprintf("one %s level segmented in software before the uplink, connectivity before speed (%.2fx native in the lab): %s",
+			label(kind), offload.LabRatioVXLANSoftware, strings.Join(weak, "; ")),
+		mtu,
+		fmt.Sprintf("remedy: put %s on the same L2 as this node (rule 1 picks native), or let the underlay route pod CIDRs (--underlay-routes-pod-cidrs for a cloud route table or BGP) so rule 2 picks native",
+			peerName(in)))
 	return r
 }
 
@@ -225,10 +228,10 @@ func supports(s Side, kind Mode) bool {
 func blockers(in Input) []string {
 	var out []string
 	if !in.Local.Verdict.Capable(in.IPv6Underlay) {
-		out = append(out, "this node: "+in.Local.Verdict.WeakestLink())
+		out = append(out, "this node lacks it at "+in.Local.Verdict.WeakestLink())
 	}
 	if !in.Peer.Verdict.Capable(in.IPv6Underlay) {
-		out = append(out, fmt.Sprintf("%s: %s", peerName(in), in.Peer.Verdict.WeakestLink()))
+		out = append(out, fmt.Sprintf("%s lacks it at %s", peerName(in), in.Peer.Verdict.WeakestLink()))
 	}
 	return out
 }

@@ -1,5 +1,7 @@
 package decision
 
+import "fmt"
+
 // Header sizes in bytes that make up an encapsulation overhead.
 const (
 	IPv4HeaderLen     = 20 // outer IPv4 header, no options
@@ -52,4 +54,20 @@ func PodMTU(results []Result, uplinkMTU int) int {
 		}
 	}
 	return uplinkMTU - worst
+}
+
+// overheadBreakdown spells an overhead out, e.g.
+// "20 IPv4 + 8 UDP + 8 VXLAN + 14 inner Ethernet".
+func overheadBreakdown(m Mode, ipv6Outer bool) string {
+	ip := fmt.Sprintf("%d IPv4", IPv4HeaderLen)
+	if ipv6Outer {
+		ip = fmt.Sprintf("%d IPv6", IPv6HeaderLen)
+	}
+	switch m {
+	case ModeVXLAN:
+		return fmt.Sprintf("%s + %d UDP + %d VXLAN + %d inner Ethernet", ip, UDPHeaderLen, VXLANHeaderLen, InnerEthernetLen)
+	case ModeGeneve:
+		return fmt.Sprintf("%s + %d UDP + %d Geneve + %d options + %d inner Ethernet", ip, UDPHeaderLen, GeneveHeaderLen, GeneveOptionsLen, InnerEthernetLen)
+	}
+	return "no encapsulation"
 }

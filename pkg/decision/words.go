@@ -75,7 +75,7 @@ func tunnelRemedies(in Input) []string {
 	var out []string
 	cidr := in.PeerPodCIDR
 	if cidr == "" {
-		cidr = "the peer's pod CIDR"
+		cidr = "<peer pod CIDR>"
 	}
 	switch v := in.Local.Verdict; {
 	case !v.HasTunnelUnderlay():
@@ -114,4 +114,15 @@ func joinAnd(parts []string) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// label is a mode as written in prose: "VXLAN", "Geneve".
+func label(m Mode) string {
+	switch m {
+	case ModeVXLAN:
+		return "VXLAN"
+	case ModeGeneve:
+		return "Geneve"
+	}
+	return string(m)
 }
