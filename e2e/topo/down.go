@@ -28,7 +28,7 @@ func Down(prefix string) error {
 		}
 	}
 	for _, n := range names {
-		if err := delNetns(n); err != nil {
+		if err := DelNetns(n); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// addNetns creates a named namespace. Equivalent to: `ip netns add $name`.
-func addNetns(name string) error {
+// AddNetns creates a named namespace. Equivalent to: `ip netns add $name`.
+func AddNetns(name string) error {
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("ip netns add %s: %w: %s", name, err, strings.TrimSpace(string(out)))
 	}
@@ -135,9 +135,9 @@ func killNetnsProcs(netnsName string, grace time.Duration) error {
 	return nil
 }
 
-// delNetns deletes a named namespace; a missing one is success.
+// DelNetns deletes a named namespace; a missing one is success.
 // Equivalent to: `ip netns del $name`.
-func delNetns(name string) error {
+func DelNetns(name string) error {
 	if _, err := os.Stat(NetnsPath(name)); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

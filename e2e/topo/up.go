@@ -109,7 +109,7 @@ func (b *builder) namespaces() error {
 		names = append(names, b.spec.Prefix+n.Name)
 	}
 	for _, n := range names {
-		if err := addNetns(n); err != nil {
+		if err := AddNetns(n); err != nil {
 			return err
 		}
 		if err := linkUp(n, "lo"); err != nil {
