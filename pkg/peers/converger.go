@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 )
@@ -17,14 +17,14 @@ type Converger struct {
 	mu     sync.Mutex
 	k      *kernel
 	links  Links
-	peers  map[string]Peer         // desired peers by name
-	want   map[key]entry           // desired kernel objects (union of all peers)
-	owner  map[key]string          // which peer wants each object
-	byPeer map[string][]key        // objects each placed peer wants
-	cidrs  map[netip.Prefix]string // accepted pod CIDRs and their peer
-	skip   map[string]string       // peers (partly) not programmed, and why
-	have   map[key]entry           // our objects in the kernel, as last read or written
-	loaded bool                    // have was read from the kernel
+	peers  map[string]Peer   // desired peers by name
+	want   map[key]entry     // desired kernel objects (union of all peers)
+	owner  map[key]string    // which peer wants each object
+	byPeer map[string][]key  // objects each placed peer wants
+	cidrs  *cidrIndex        // accepted pod CIDRs and their peer
+	skip   map[string]string // peers (partly) not programmed, and why
+	have   map[key]entry     // our objects in the kernel, as last read or written
+	loaded bool              // have was read from the kernel
 }
 
 // New returns a Converger programming through h (nil: the calling thread's
@@ -44,7 +44,7 @@ func (c *Converger) reset() {
 	c.want = make(map[key]entry)
 	c.owner = make(map[key]string)
 	c.byPeer = make(map[string][]key)
-	c.cidrs = make(map[netip.Prefix]string)
+	c.cidrs = newCIDRIndex()
 	c.skip = make(map[string]string)
 	if c.peers == nil {
 		c.peers = make(map[string]Peer)
@@ -53,7 +53,7 @@ func (c *Converger) reset() {
 
 // Stats returns the cumulative netlink call counts.
 func (c *Converger) Stats() Stats {
-	return Stats{Writes: c.k.writes.Load(), Reads: c.k.reads.Load()}
+	return Stats{Writes: c.k.writes.Load(), Reads: c.k.reads.Load(), NetlinkTime: time.Duration(c.k.nanos.Load())}
 }
 
 // Apply converges the kernel to exactly peers: objects of peers not in the
@@ -160,7 +160,7 @@ func (c *Converger) load() error {
 
 func (c *Converger) report(s0 Stats) Report {
 	s := c.Stats()
-	r := Report{Writes: int(s.Writes - s0.Writes), Reads: int(s.Reads - s0.Reads)}
+	r := Report{Writes: int(s.Writes - s0.Writes), Reads: int(s.Reads - s0.Reads), NetlinkTime: s.NetlinkTime - s0.NetlinkTime}
 	if len(c.skip) > 0 {
 		r.Skipped = maps.Clone(c.skip)
 	}
@@ -207,7 +207,7 @@ func (c *Converger) place(p Peer) {
 		c.want[k], c.owner[k] = e, p.Name
 		keys = append(keys, k)
 		if e.kind == kindRoute {
-			c.cidrs[e.dst] = p.Name
+			c.cidrs.add(e.dst, p.Name)
 		}
 	}
 	c.byPeer[p.Name] = keys
@@ -223,10 +223,8 @@ func (c *Converger) collision(p Peer, entries []entry) error {
 		if e.kind != kindRoute {
 			continue
 		}
-		for cidr, o := range c.cidrs {
-			if o != p.Name && cidr.Overlaps(e.dst) {
-				return fmt.Errorf("pod CIDR %s overlaps %s of peer %q: %w", e.dst, cidr, o, errCollision)
-			}
+		if cidr, o, ok := c.cidrs.overlap(e.dst, p.Name); ok {
+			return fmt.Errorf("pod CIDR %s overlaps %s of peer %q: %w", e.dst, cidr, o, errCollision)
 		}
 	}
 	return nil
@@ -238,7 +236,7 @@ func (c *Converger) unplace(name string) []key {
 	for _, k := range keys {
 		if c.owner[k] == name {
 			if e := c.want[k]; e.kind == kindRoute {
-				delete(c.cidrs, e.dst)
+				c.cidrs.remove(e.dst)
 			}
 			delete(c.want, k)
 			delete(c.owner, k)
@@ -272,6 +270,10 @@ func (c *Converger) reconcile(keys []key) error {
 	do := func(list []entry, add bool) {
 		for _, e := range list {
 			if add {
+				if err := c.moveRoute(e); err != nil {
+					errs = append(errs, err)
+					continue
+				}
 				if err := c.k.upsert(e); err != nil {
 					errs = append(errs, err)
 					continue
@@ -293,4 +295,22 @@ func (c *Converger) reconcile(keys []key) error {
 	do(dels[kindNeigh], false)
 	do(dels[kindFDB], false)
 	return errors.Join(errs...)
+}
+
+// moveRoute deletes an IPv6 route that is about to move to another device
+// (a peer switching between native and VXLAN). IPv6 refuses to replace it in
+// place: the new onlink gateway (the VTEP address inside the peer's pod
+// CIDR) is covered by the old route via the other device, which the kernel
+// rejects as "Nexthop has invalid gateway or device mismatch" (EINVAL).
+// IPv4 replaces in place, so it keeps the route without a gap.
+func (c *Converger) moveRoute(e entry) error {
+	h, ok := c.have[e.key()]
+	if e.kind != kindRoute || !ok || e.dst.Addr().Is4() || e.link == h.link || e.link == 0 {
+		return nil
+	}
+	if err := c.k.remove(h); err != nil {
+		return err
+	}
+	delete(c.have, h.key())
+	return nil
 }

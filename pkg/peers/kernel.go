@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
@@ -16,7 +17,11 @@ import (
 type kernel struct {
 	h             *netlink.Handle
 	writes, reads atomic.Uint64
+	nanos         atomic.Int64 // time spent in netlink calls
 }
+
+// timed adds the time since start to the netlink time.
+func (k *kernel) timed(start time.Time) { k.nanos.Add(int64(time.Since(start))) }
 
 // matches says whether the kernel object have satisfies want.
 func matches(want, have entry) bool {
@@ -75,6 +80,7 @@ func (e entry) neigh() *netlink.Neigh {
 // Equivalent to: bridge fdb replace / ip neigh replace / ip route replace.
 func (k *kernel) upsert(e entry) error {
 	k.writes.Add(1)
+	defer k.timed(time.Now())
 	var err error
 	if e.kind == kindRoute {
 		err = k.h.RouteReplace(e.route())
@@ -91,6 +97,7 @@ func (k *kernel) upsert(e entry) error {
 // Equivalent to: bridge fdb del / ip neigh del / ip route del.
 func (k *kernel) remove(e entry) error {
 	k.writes.Add(1)
+	defer k.timed(time.Now())
 	var err error
 	if e.kind == kindRoute {
 		err = k.h.RouteDel(e.route())
@@ -113,6 +120,7 @@ func gone(err error) bool {
 // Equivalent to: ip route show proto 0x4f; bridge fdb show dev oo-vxlan4;
 // ip neigh show dev oo-vxlan4 nud permanent.
 func (k *kernel) read(vxlanLinks []int) (map[key]entry, error) {
+	defer k.timed(time.Now())
 	have := make(map[key]entry)
 	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
 		if err := k.readRoutes(fam, have); err != nil {

@@ -173,9 +173,10 @@ func TestPeerChangeAndRemoval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// per family: route replaced, neighbour and FDB deleted.
-	if r.Writes != 6 || r.Reads != 0 {
-		t.Errorf("vxlan->native: %d writes %d reads, want 6 and 0", r.Writes, r.Reads)
+	// per family: route replaced (IPv6: deleted and added, see moveRoute),
+	// neighbour and FDB deleted.
+	if r.Writes != 7 || r.Reads != 0 {
+		t.Errorf("vxlan->native: %d writes %d reads, want 7 and 0", r.Writes, r.Reads)
 	}
 	if c := dump(t, n1); c != (counts{2, 0, 0}) {
 		t.Errorf("after native: %+v", c)

@@ -3,6 +3,7 @@ package peers
 import (
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 )
@@ -66,6 +67,8 @@ type Report struct {
 	Writes int
 	// Reads is the number of netlink dumps.
 	Reads int
+	// NetlinkTime is the wall time spent inside netlink calls.
+	NetlinkTime time.Duration
 	// Skipped maps a peer name to why it got no (or a partial) datapath:
 	// overlapping pod CIDR, missing endpoint, no tunnel device, Geneve.
 	Skipped map[string]string
@@ -74,4 +77,6 @@ type Report struct {
 // Stats are cumulative netlink call counts of a Converger.
 type Stats struct {
 	Writes, Reads uint64
+	// NetlinkTime is the wall time spent inside netlink calls.
+	NetlinkTime time.Duration
 }
