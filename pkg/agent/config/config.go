@@ -344,3 +344,30 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// CleanupConfig is what `offload-overlay-agent cleanup` needs.
+type CleanupConfig struct {
+	StateDir string
+}
+
+// ParseCleanup reads the cleanup flags (--state-dir), with the same
+// environment fallbacks as the agent.
+func ParseCleanup(args []string, getenv func(string) string, out io.Writer) (*CleanupConfig, error) {
+	c := &CleanupConfig{StateDir: state.DefaultDir}
+	if v := getenv(envPrefix + "STATE_DIR"); v != "" {
+		c.StateDir = v
+	}
+	fs := flag.NewFlagSet("offload-overlay-agent cleanup", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.StateDir, "state-dir", c.StateDir, "node state directory to remove the state file from")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if !strings.HasPrefix(c.StateDir, "/") {
+		return nil, &FlagError{"state-dir", c.StateDir, errors.New("must be an absolute path")}
+	}
+	return c, nil
+}

@@ -1,13 +1,33 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+
+	"github.com/offload-overlay/offload-overlay/pkg/agent"
+	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 )
 
-// runCleanup removes what the agent created. Placeholder until the agent
-// lands (issue 5).
+// runCleanup removes what the agent created on this node: masquerade
+// chains, peer routes, FDB entries, neighbours, tunnel devices, probe
+// routes and lo addresses, and the state file. Missing pieces are success.
 func runCleanup(args []string) int {
-	fmt.Fprintln(os.Stderr, "offload-overlay-agent cleanup: not implemented yet")
-	return 1
+	cfg, err := config.ParseCleanup(args, os.Getenv, os.Stderr)
+	if errors.Is(err, config.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "offload-overlay-agent cleanup: %v\n", err)
+		return 2
+	}
+	k, err := agent.NewKernel(agent.KernelConfig{Masq: agent.IPTablesMasq{}})
+	if err == nil {
+		err = agent.Cleanup(k, cfg.StateDir)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "offload-overlay-agent cleanup: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,100 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/masq"
+	"github.com/offload-overlay/offload-overlay/pkg/state"
+)
+
+// Main builds the production agent from cfg and runs it until ctx ends.
+func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	rc, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	rc.UserAgent = "offload-overlay-agent/" + cfg.NodeName
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("building Kubernetes client: %w", err)
+	}
+	k, err := NewKernel(KernelConfig{Iface: cfg.Iface, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: IPTablesMasq{}, Log: log})
+	if err != nil {
+		return err
+	}
+	a, err := New(cfg, Deps{Client: cs, Kernel: k, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
+	if err != nil {
+		return err
+	}
+	a.RegisterProcessMetrics()
+	if cfg.MetricsAddr != "" {
+		addr, err := a.Serve(ctx, cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		log.Info("serving /metrics, /healthz, /readyz", "addr", addr.String())
+	}
+	return a.Run(ctx)
+}
+
+// restConfig loads kubeconfig, or the in-cluster service account when
+// kubeconfig is empty.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster config (set --kubeconfig outside a pod): %w", err)
+		}
+		return rc, nil
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+	}
+	return rc, nil
+}
+
+// IPTablesMasq is the Masquerader of pkg/masq (iptables and ip6tables).
+type IPTablesMasq struct{}
+
+// Ensure installs the OO-MASQ chains.
+func (IPTablesMasq) Ensure(podCIDRs, clusterCIDRs []netip.Prefix) error {
+	return masq.Ensure(masq.Config{PodCIDRs: podCIDRs, ClusterCIDRs: clusterCIDRs})
+}
+
+// Cleanup removes the OO-MASQ chains.
+func (IPTablesMasq) Cleanup() error { return masq.Cleanup() }
+
+// Cleanup removes everything an agent made on this node: masquerade chains,
+// peer routes, FDB entries and neighbours, tunnel devices, probe routes and
+// addresses, and the state file (whose pod CIDRs name the probe addresses).
+// Equivalent to `offload-overlay-agent cleanup`.
+func Cleanup(k Kernel, stateDir string) error {
+	var podCIDRs []netip.Prefix
+	s, err := state.Read(stateDir)
+	switch {
+	case err == nil:
+		for _, c := range s.PodCIDRs {
+			if p, err := netip.ParsePrefix(c); err == nil {
+				podCIDRs = append(podCIDRs, p)
+			}
+		}
+	case errors.Is(err, state.ErrNotExist):
+	default:
+		// An unreadable state file is removed anyway; probe addresses stay.
+	}
+	errs := []error{k.Cleanup(podCIDRs)}
+	errs = append(errs, state.Remove(stateDir))
+	return errors.Join(errs...)
+}
