@@ -320,3 +320,5 @@ func TestGC(t *testing.T) {
 		t.Errorf("CHECK of the valid attachment after GC: %v", err)
 	}
 }
+
+var statePodCIDRs = state.NodeState{Ready: true, MTU: 1400, PodCIDRs: []string{"10.85.0.0/24"}}
