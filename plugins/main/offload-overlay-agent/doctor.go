@@ -17,22 +17,25 @@ import (
 // local kernel: no agent, no Kubernetes API. Flags default to the agent's
 // environment variables so that `kubectl exec ... doctor` inside the agent's
 // pod uses the agent's own configuration.
-func runDoctor(args []string) int {
-	opts, format, err := parseDoctorFlags(args, os.Getenv, os.Stderr)
+func runDoctor(args []string) int { return doctorMain(args, os.Stdout, os.Stderr, os.Getenv) }
+
+// doctorMain is runDoctor with its streams and environment passed in.
+func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	opts, format, err := parseDoctorFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "offload-overlay-agent doctor: %v\n", err)
+		fmt.Fprintf(stderr, "offload-overlay-agent doctor: %v\n", err)
 		return 2
 	}
 	report, err := doctor.Build(opts)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "offload-overlay-agent doctor: %v\n", err)
+		fmt.Fprintf(stderr, "offload-overlay-agent doctor: %v\n", err)
 		return 1
 	}
-	if err := writeReport(os.Stdout, report, format); err != nil {
-		fmt.Fprintf(os.Stderr, "offload-overlay-agent doctor: %v\n", err)
+	if err := writeReport(stdout, report, format); err != nil {
+		fmt.Fprintf(stderr, "offload-overlay-agent doctor: %v\n", err)
 		return 1
 	}
 	return 0
