@@ -163,7 +163,7 @@ type owned struct {
 // and one that overlaps a CIDR already taken.
 func checkPlacement(p Peer, clusterCIDRs []netip.Prefix, taken []owned, endpoints map[netip.Addr]string) error {
 	for _, c := range p.PodCIDRs {
-		if len(clusterCIDRs) > 0 && !insideAny(c, clusterCIDRs) {
+		if outside(c, clusterCIDRs) {
 			return fmt.Errorf("pod CIDR %s is outside the cluster CIDRs %v", c, clusterCIDRs)
 		}
 		for ip, owner := range endpoints {
@@ -180,11 +180,14 @@ func checkPlacement(p Peer, clusterCIDRs []netip.Prefix, taken []owned, endpoint
 	return nil
 }
 
-func insideAny(c netip.Prefix, outer []netip.Prefix) bool {
-	for _, o := range outer {
-		if o.Bits() <= c.Bits() && o.Contains(c.Addr()) {
-			return true
+// outside reports whether c lies outside the cluster CIDR of its family
+// (false when that family has no cluster CIDR configured).
+func outside(c netip.Prefix, cluster []netip.Prefix) bool {
+	for _, o := range cluster {
+		if familyOf(o.Addr()) != familyOf(c.Addr()) {
+			continue
 		}
+		return !(o.Bits() <= c.Bits() && o.Contains(c.Addr()))
 	}
 	return false
 }

@@ -1,0 +1,177 @@
+package agent
+
+import (
+	"encoding/json"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
+)
+
+func facts(ips ...string) nodeinfo.Facts {
+	f := nodeinfo.Facts{Version: nodeinfo.FactsVersion, Encaps: []string{"vxlan"}, UplinkMTU: 1500}
+	for i, ip := range ips {
+		f.Endpoints = append(f.Endpoints, nodeinfo.Endpoint{IP: ip, VTEPMAC: "02:00:00:00:00:0" + string(rune('1'+i))})
+	}
+	return f
+}
+
+func mkNode(name string, age int, ann string, podCIDRs ...string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name,
+		CreationTimestamp: metav1.NewTime(time.Unix(1700000000+int64(age), 0))}}
+	if ann != "" {
+		n.Annotations = map[string]string{nodeinfo.AnnotationKey: ann}
+	}
+	n.Spec.PodCIDRs = podCIDRs
+	return n
+}
+
+func annot(t *testing.T, f nodeinfo.Facts) string {
+	t.Helper()
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSelectPeersValidation(t *testing.T) {
+	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
+	cluster := []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}
+	good := annot(t, facts("192.168.0.2"))
+	badMAC := facts("192.168.0.9")
+	badMAC.Endpoints[0].VTEPMAC = "01:00:5e:00:00:01"
+	oldVersion := facts("192.168.0.10")
+	oldVersion.Version = 99
+	nodes := []*corev1.Node{
+		mkNode("me", 0, "", "10.244.0.0/24"),
+		mkNode("good", 1, good, "10.244.1.0/24"),
+		mkNode("no-annotation", 2, "", "10.244.2.0/24"),
+		mkNode("no-cidr", 3, annot(t, facts("192.168.0.4"))),
+		mkNode("malformed", 4, "{not json", "10.244.4.0/24"),
+		mkNode("overlaps-us", 5, annot(t, facts("192.168.0.5")), "10.244.0.128/25"),
+		mkNode("overlaps-good", 6, annot(t, facts("192.168.0.6")), "10.244.1.0/24"),
+		mkNode("multicast-ip", 7, annot(t, facts("224.0.0.5")), "10.244.7.0/24"),
+		mkNode("loopback-ip", 8, annot(t, facts("127.0.0.1")), "10.244.8.0/24"),
+		mkNode("bad-mac", 9, annot(t, badMAC), "10.244.9.0/24"),
+		mkNode("version", 10, annot(t, oldVersion), "10.244.10.0/24"),
+		mkNode("outside-cluster", 11, annot(t, facts("192.168.0.11")), "10.0.0.0/8"),
+		mkNode("covers-node-ips", 12, annot(t, facts("10.244.12.5")), "10.244.12.0/24"),
+		mkNode("hijack-underlay", 13, annot(t, facts("192.168.0.13")), "192.168.0.0/24"),
+		mkNode("no-endpoint", 14, `{"v":1,"endpoints":[]}`, "10.244.14.0/24"),
+		mkNode("host-bits", 15, good, "10.244.15.1/24"),
+		mkNode("dual", 16, annot(t, facts("192.168.0.16", "fd00::16")), "10.244.16.0/24", "fd00:10:244:16::/64"),
+		mkNode("bad-ip", 17, `{"v":1,"endpoints":[{"ip":"1.2.3"}]}`, "10.244.17.0/24"),
+		mkNode("link-local", 18, annot(t, facts("169.254.0.5")), "10.244.18.0/24"),
+	}
+	peers, ignored, waiting := selectPeers(local, cluster, nodes)
+	var names []string
+	for _, p := range peers {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "dual,good" {
+		t.Errorf("peers = %v, want dual,good", names)
+	}
+	if strings.Join(waiting, ",") != "no-annotation,no-cidr" {
+		t.Errorf("waiting = %v", waiting)
+	}
+	want := map[string]string{
+		"malformed":       "malformed",
+		"overlaps-us":     "overlaps 10.244.0.0/24 of this node",
+		"overlaps-good":   "overlaps 10.244.1.0/24 of node good",
+		"multicast-ip":    "not a unicast address",
+		"loopback-ip":     "not a unicast address",
+		"link-local":      "not a unicast address",
+		"bad-mac":         "not unicast",
+		"version":         "version 99",
+		"outside-cluster": "outside the cluster CIDRs",
+		"covers-node-ips": "contains the node IP 10.244.12.5",
+		"hijack-underlay": "outside the cluster CIDRs",
+		"no-endpoint":     "no endpoint",
+		"host-bits":       "host bits",
+		"bad-ip":          "endpoint IP",
+	}
+	got := map[string]string{}
+	for _, ig := range ignored {
+		got[ig.Name] = ig.Reason
+	}
+	for name, sub := range want {
+		if !strings.Contains(got[name], sub) {
+			t.Errorf("%s: reason %q does not contain %q", name, got[name], sub)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("ignored %d nodes, want %d: %v", len(got), len(want), got)
+	}
+}
+
+// The older node keeps an overlapping CIDR regardless of list order, so an
+// incremental event stream and a full resync reach the same result.
+func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
+	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
+	older := mkNode("zz-older", 1, annot(t, facts("192.168.0.2")), "10.244.1.0/24")
+	newer := mkNode("aa-newer", 2, annot(t, facts("192.168.0.3")), "10.244.1.0/25")
+	for _, order := range [][]*corev1.Node{{older, newer}, {newer, older}} {
+		peers, ignored, _ := selectPeers(local, nil, order)
+		if len(peers) != 1 || peers[0].Name != "zz-older" || len(ignored) != 1 || ignored[0].Name != "aa-newer" {
+			t.Fatalf("peers %v ignored %v", peers, ignored)
+		}
+	}
+	// Without a cluster CIDR, a hijacking pod CIDR is still refused because
+	// it covers a node IP.
+	hijack := mkNode("hijack", 3, annot(t, facts("192.168.1.7")), "192.168.0.0/16")
+	_, ignored, _ := selectPeers(local, nil, []*corev1.Node{hijack})
+	if len(ignored) != 1 || !strings.Contains(ignored[0].Reason, "contains the node IP") {
+		t.Fatalf("hijack not refused: %v", ignored)
+	}
+}
+
+func TestLocalNodeFrom(t *testing.T) {
+	n := mkNode("me", 0, "")
+	if _, err := localNodeFrom(n, nil); err != ErrNoPodCIDR {
+		t.Fatalf("no pod CIDR: %v", err)
+	}
+	n.Spec.PodCIDRs = []string{"fd00:1::/64", "10.244.3.0/24"}
+	if _, err := localNodeFrom(n, nil); err != ErrNoNodeIP {
+		t.Fatalf("no node IP: %v", err)
+	}
+	n.Status.Addresses = []corev1.NodeAddress{
+		{Type: corev1.NodeHostName, Address: "me"},
+		{Type: corev1.NodeInternalIP, Address: "fd00::5"},
+		{Type: corev1.NodeExternalIP, Address: "203.0.113.5"},
+		{Type: corev1.NodeInternalIP, Address: "192.168.0.5"},
+		{Type: corev1.NodeInternalIP, Address: "192.168.0.6"},
+	}
+	l, err := localNodeFrom(n, []netip.Addr{netip.MustParseAddr("fd00::99")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.IPs; len(got) != 2 || got[0].String() != "192.168.0.5" || got[1].String() != "fd00::99" {
+		t.Errorf("IPs = %v", got)
+	}
+	if got := l.PodCIDRs; got[0].String() != "10.244.3.0/24" || got[1].String() != "fd00:1::/64" {
+		t.Errorf("PodCIDRs = %v", got)
+	}
+	if g := gatewayAddr(l.PodCIDRs[0]); g.String() != "10.244.3.1" {
+		t.Errorf("gateway = %s", g)
+	}
+	if g := gatewayAddr(l.PodCIDRs[1]); g.String() != "fd00:1::1" {
+		t.Errorf("gateway = %s", g)
+	}
+}
+
+func mustMAC(s string) []byte {
+	m, err := net.ParseMAC(s)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
