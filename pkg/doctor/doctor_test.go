@@ -142,7 +142,7 @@ func checkStableKeys(t *testing.T, js []byte) {
 func TestDoctorModes(t *testing.T) {
 	want := map[string]decision.Mode{
 		"veth": decision.ModeVXLAN, "virtio-like": decision.ModeVXLAN, "vxlan-underlay": decision.ModeUnreachable,
-		"bridge": decision.ModeVXLAN, "bridge-mixed": decision.ModeVXLAN, "macvlan": decision.ModeVXLAN,
+		"bridge": decision.ModeVXLAN, "bridge-mixed": decision.ModeVXLAN, "bridge-fdb": decision.ModeVXLAN, "macvlan": decision.ModeVXLAN,
 		"macvlan-weak": decision.ModeVXLAN, "tun-underlay": decision.ModeUnreachable,
 		"veth-onlink": decision.ModeNative, "veth-nopeer": decision.ModeVXLAN,
 		"virtio-like-underlay-routes": decision.ModeNative, "vxlan-underlay-carries": decision.ModeNative,

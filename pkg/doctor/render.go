@@ -69,6 +69,9 @@ func (r *Report) textPath(b *strings.Builder) {
 		if d.Tunnel != "" {
 			fmt.Fprintf(b, ", TUNNEL (%s)", d.Tunnel)
 		}
+		if d.Note != "" {
+			fmt.Fprintf(b, "\n    %s", d.Note)
+		}
 		fmt.Fprintf(b, "\n    gso_max_size %d gso_max_segs %d gro_max_size %d gso_ipv4_max_size %d gro_ipv4_max_size %d\n",
 			d.GSOMaxSize, d.GSOMaxSegs, d.GROMaxSize, d.GSOIPv4MaxSize, d.GROIPv4MaxSize)
 		if d.FeatureError != "" {

@@ -70,6 +70,7 @@ type Device struct {
 	Master         string            `json:"master,omitempty"`
 	Lower          []string          `json:"lower,omitempty"`
 	Tunnel         string            `json:"tunnel,omitempty"`
+	Note           string            `json:"note,omitempty"`
 	GSOMaxSize     uint32            `json:"gsoMaxSize"`
 	GSOMaxSegs     uint32            `json:"gsoMaxSegs"`
 	GROMaxSize     uint32            `json:"groMaxSize"`
@@ -163,7 +164,7 @@ func devicesOf(p *offload.Path) []Device {
 		out = append(out, Device{
 			Name: d.Name, Kind: d.Kind, Driver: d.Driver, MTU: d.MTU,
 			Features: d.Features.Relevant(), Relation: d.Relation, Via: d.Via,
-			Master: d.Master, Lower: d.Lower, Tunnel: d.Tunnel,
+			Master: d.Master, Lower: d.Lower, Tunnel: d.Tunnel, Note: d.Note,
 			GSOMaxSize: d.GSOMaxSize, GSOMaxSegs: d.GSOMaxSegs, GROMaxSize: d.GROMaxSize,
 			GSOIPv4MaxSize: d.GSOIPv4MaxSize, GROIPv4MaxSize: d.GROIPv4MaxSize,
 			FeatureError: d.FeatureError,

@@ -32,6 +32,9 @@ type Device struct {
 	Master string `json:"master,omitempty"`
 	// Lower are the devices below this one, in the order they were walked.
 	Lower []string `json:"lower,omitempty"`
+	// Note explains a choice the walk made, e.g. the bridge port picked
+	// from the FDB.
+	Note string `json:"note,omitempty"`
 	// Tunnel is the tunnel name when the device is one ("vxlan", "tun", ...).
 	Tunnel string `json:"tunnel,omitempty"`
 	// GSO/GRO limits (`ip -d link show`: gso_max_size, gso_max_segs,

@@ -17,8 +17,10 @@
 //
 // What it reads. For a destination, the route the kernel would use (`ip
 // route get`), then the device stack below the route's device, because the
-// weakest device on the way decides: bridge -> every port (the FDB is not
-// consulted, so every port must be capable), macvlan/ipvlan/vlan -> parent,
+// weakest device on the way decides: bridge -> the port its FDB names for
+// the next hop's MAC, or every port when that is unknown (then every port
+// must be capable; a tap port is a VM's NIC, not a VPN), macvlan/ipvlan/vlan
+// -> parent,
 // bond/team -> every slave, a VRF master (a VRF advertises no tunnel
 // segmentation), a tunnel -> its lower device. veth is a leaf: its peer is
 // usually in another namespace. For each device: kind, driver, MTU, GSO/GRO

@@ -37,6 +37,8 @@ func TestInspectUnderlays(t *testing.T) {
 			vxlanSeg: offload.WherePassThrough},
 		offloadtest.BridgeMixed: {devices: []string{"br0", "eth0", "eth1"}, kinds: []string{"bridge", "veth", "veth"},
 			blocker: "eth1 (veth): tx-udp_tnl-segmentation off", vxlanSeg: offload.WhereSoftware},
+		offloadtest.BridgeFDB: {devices: []string{"br0", "eth0"}, kinds: []string{"bridge", "veth"}, seg: true, segCsum: true,
+			vxlanSeg: offload.WherePassThrough},
 		offloadtest.Macvlan: {devices: []string{"mv0", "eth0"}, kinds: []string{"macvlan", "veth"}, seg: true, segCsum: true,
 			vxlanSeg: offload.WherePassThrough},
 		offloadtest.MacvlanWeak: {devices: []string{"mv0", "eth0"}, kinds: []string{"macvlan", "veth"},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoRoute is returned when no route leads to the destination (or, with no
@@ -81,8 +82,11 @@ func resolvePath(r *ethtoolReader, t Target) (*Path, error) {
 	// the destination without a gateway but not on the same L2.
 	p.OnLink = t.Dest != nil && p.Gateway == nil && isL2(egress)
 	p.Egress = egress.Attrs().Name
-	w := &walker{r: r, seen: map[int]bool{}}
-	w.visit(egress, RelEgress, "")
+	w := &walker{r: r, seen: map[int]bool{}, nexthop: p.Gateway}
+	if w.nexthop == nil {
+		w.nexthop = t.Dest
+	}
+	w.visit(egress, RelEgress, "", "")
 	p.Devices = w.devs
 	return p, nil
 }
@@ -143,15 +147,23 @@ type walker struct {
 	r    *ethtoolReader
 	seen map[int]bool
 	devs []Device
+	// nexthop is the gateway or the on-link destination (nil: unknown); a
+	// bridge forwards towards it through the port its FDB names.
+	nexthop net.IP
 }
 
-func (w *walker) visit(l netlink.Link, rel Relation, via string) {
+func (w *walker) visit(l netlink.Link, rel Relation, via, note string) {
 	a := l.Attrs()
 	if w.seen[a.Index] {
 		return
 	}
 	w.seen[a.Index] = true
 	d := readDevice(w.r, l, rel, via)
+	d.Note = note
+	if rel == RelPort && isTap(l) {
+		// A tap bridge port is a VM's or container's NIC, not a VPN.
+		d.Tunnel = ""
+	}
 	pos := len(w.devs)
 	w.devs = append(w.devs, d)
 
@@ -160,13 +172,13 @@ func (w *walker) visit(l netlink.Link, rel Relation, via string) {
 		// A VRF routes the packet a second time through its own device,
 		// which advertises no tunnel segmentation: it is on the path.
 		if m.Type() == "vrf" {
-			w.visit(m, RelMaster, a.Name)
+			w.visit(m, RelMaster, a.Name, "")
 		}
 	}
 	var lower []string
-	for _, low := range w.lower(l) {
+	for _, low := range w.lower(l, rel) {
 		lower = append(lower, low.link.Attrs().Name)
-		w.visit(low.link, low.rel, a.Name)
+		w.visit(low.link, low.rel, a.Name, low.note)
 	}
 	w.devs[pos].Lower = lower
 }
@@ -174,6 +186,7 @@ func (w *walker) visit(l netlink.Link, rel Relation, via string) {
 type lowerLink struct {
 	link netlink.Link
 	rel  Relation
+	note string
 }
 
 func (w *walker) master(l netlink.Link) netlink.Link {
@@ -187,12 +200,21 @@ func (w *walker) master(l netlink.Link) netlink.Link {
 	return m
 }
 
-// lower returns the devices a packet leaves l by.
-func (w *walker) lower(l netlink.Link) []lowerLink {
+// lower returns the devices a packet leaves l by; rel is how l was reached.
+func (w *walker) lower(l netlink.Link, rel Relation) []lowerLink {
 	a := l.Attrs()
 	switch l.Type() {
 	case "bridge":
+		if port := w.fdbPort(l); port != nil {
+			return []lowerLink{*port}
+		}
 		return w.enslaved(a.Index, RelPort)
+	case "vrf":
+		// Reached as a master, the VRF's other slaves are not on the path.
+		if rel != RelEgress {
+			return nil
+		}
+		return w.enslaved(a.Index, RelSlave)
 	case "bond", "team":
 		return w.enslaved(a.Index, RelSlave)
 	case "macvlan", "macvtap", "ipvlan", "ipvtap", "vlan":
@@ -220,7 +242,7 @@ func (w *walker) byIndex(idx int, rel Relation) []lowerLink {
 	if err != nil {
 		return nil
 	}
-	return []lowerLink{{l, rel}}
+	return []lowerLink{{link: l, rel: rel}}
 }
 
 // enslaved lists the devices whose master is idx, sorted by name.
@@ -233,7 +255,7 @@ func (w *walker) enslaved(idx int, rel Relation) []lowerLink {
 	var out []lowerLink
 	for _, l := range links {
 		if l.Attrs().MasterIndex == idx {
-			out = append(out, lowerLink{l, rel})
+			out = append(out, lowerLink{link: l, rel: rel})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].link.Attrs().Name < out[j].link.Attrs().Name })
@@ -260,4 +282,52 @@ func tunnelUnderlay(l netlink.Link) (int, net.IP) {
 		return int(t.Link), t.Remote
 	}
 	return 0, nil
+}
+
+// fdbPort returns the bridge port behind which the next hop's MAC address
+// was learned (or configured), or nil when the next hop or its neighbour
+// entry or FDB entry is unknown: then every port counts.
+// Equivalent to: `ip neigh show NEXTHOP dev BR` and `bridge fdb show br BR`.
+func (w *walker) fdbPort(br netlink.Link) *lowerLink {
+	if w.nexthop == nil {
+		return nil
+	}
+	fam := netlink.FAMILY_V4
+	if w.nexthop.To4() == nil {
+		fam = netlink.FAMILY_V6
+	}
+	neighs, err := netlink.NeighList(br.Attrs().Index, fam)
+	if err != nil {
+		return nil
+	}
+	var mac net.HardwareAddr
+	for _, n := range neighs {
+		if n.IP.Equal(w.nexthop) && len(n.HardwareAddr) > 0 && n.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) == 0 {
+			mac = n.HardwareAddr
+		}
+	}
+	if mac == nil {
+		return nil
+	}
+	fdb, err := netlink.NeighList(0, unix.AF_BRIDGE)
+	if err != nil {
+		return nil
+	}
+	for _, f := range fdb {
+		if f.MasterIndex != br.Attrs().Index || f.LinkIndex == br.Attrs().Index || f.HardwareAddr.String() != mac.String() {
+			continue
+		}
+		port, err := netlink.LinkByIndex(f.LinkIndex)
+		if err != nil {
+			return nil
+		}
+		return &lowerLink{link: port, rel: RelPort, note: fmt.Sprintf("%s forwards to %s (%s) through this port (fdb)", br.Attrs().Name, w.nexthop, mac)}
+	}
+	return nil
+}
+
+// isTap reports whether l is a tun/tap device in tap (Ethernet) mode.
+func isTap(l netlink.Link) bool {
+	t, ok := l.(*netlink.Tuntap)
+	return ok && t.Mode == netlink.TUNTAP_MODE_TAP
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/safchain/ethtool"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
@@ -47,10 +48,16 @@ const (
 	Macvlan       Underlay = "macvlan"        // mv0: macvlan over eth0 (veth)
 	MacvlanWeak   Underlay = "macvlan-weak"   // mv0 over a virtio-like eth0
 	TunUnderlay   Underlay = "tun-underlay"   // tun0: an L3 tun device (VPN client) beside eth0
+	// BridgeFDB is BridgeMixed where the gateway's MAC is known (neighbour
+	// and static FDB entry behind eth0): only eth0 is on the path.
+	BridgeFDB Underlay = "bridge-fdb"
 )
 
+// GatewayMAC is the MAC of 10.0.0.254 in the BridgeFDB underlay.
+var GatewayMAC = net.HardwareAddr{0x02, 0, 0, 0, 0xfe, 0x01}
+
 // All lists every underlay Build knows, in a stable order.
-var All = []Underlay{Veth, VirtioLike, VXLANUnderlay, Bridge, BridgeMixed, Macvlan, MacvlanWeak, TunUnderlay}
+var All = []Underlay{Veth, VirtioLike, VXLANUnderlay, Bridge, BridgeMixed, BridgeFDB, Macvlan, MacvlanWeak, TunUnderlay}
 
 // NewNS returns a fresh network namespace removed when the test ends; it
 // skips the test unless root.
@@ -111,12 +118,15 @@ func build(u Underlay) error {
 		}
 		steps = append(steps, macvlan("mv0", "eth0"))
 		return uplink(all(steps...), "mv0")
-	case Bridge, BridgeMixed:
+	case Bridge, BridgeMixed, BridgeFDB:
 		steps := []error{bridge("br0"), vethUp("eth0", "sw0"), vethUp("eth1", "sw1"), enslave("eth0", "br0"), enslave("eth1", "br0")}
-		if u == BridgeMixed {
+		if u != Bridge {
 			steps = append(steps, virtioLike("eth1"))
 		}
-		return uplink(all(steps...), "br0")
+		if err := uplink(all(steps...), "br0"); err != nil || u != BridgeFDB {
+			return err
+		}
+		return gatewayBehind("eth0", "br0")
 	case VXLANUnderlay:
 		return vxlanUnderlay()
 	case TunUnderlay:
@@ -201,6 +211,31 @@ func tunUnderlay() error {
 	rt := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: RemotePods}
 	if err := netlink.RouteReplace(rt); err != nil {
 		return fmt.Errorf("ip route replace %s dev tun0: %w", RemotePods, err)
+	}
+	return nil
+}
+
+// gatewayBehind makes the bridge know that 10.0.0.254 is behind port.
+// Equivalent to: `ip neigh add 10.0.0.254 lladdr MAC dev BR nud permanent;
+// bridge fdb add MAC dev PORT master static`.
+func gatewayBehind(port, br string) error {
+	p, err := netlink.LinkByName(port)
+	if err != nil {
+		return err
+	}
+	b, err := netlink.LinkByName(br)
+	if err != nil {
+		return err
+	}
+	neigh := &netlink.Neigh{LinkIndex: b.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
+		IP: net.ParseIP("10.0.0.254"), HardwareAddr: GatewayMAC}
+	if err := netlink.NeighAdd(neigh); err != nil {
+		return fmt.Errorf("ip neigh add 10.0.0.254 dev %s: %w", br, err)
+	}
+	fdb := &netlink.Neigh{LinkIndex: p.Attrs().Index, Family: unix.AF_BRIDGE, State: netlink.NUD_NOARP,
+		Flags: netlink.NTF_MASTER, HardwareAddr: GatewayMAC}
+	if err := netlink.NeighAppend(fdb); err != nil {
+		return fmt.Errorf("bridge fdb add %s dev %s master static: %w", GatewayMAC, port, err)
 	}
 	return nil
 }
