@@ -37,7 +37,11 @@ type goldenCase struct {
 func goldenCases() []goldenCase {
 	var cs []goldenCase
 	for _, u := range offloadtest.All {
-		cs = append(cs, goldenCase{name: string(u), underlay: u, peer: offloadtest.OffLinkPeer})
+		peer := offloadtest.OffLinkPeer
+		if u == offloadtest.Veth6 {
+			peer = offloadtest.OffLinkPeer6
+		}
+		cs = append(cs, goldenCase{name: string(u), underlay: u, peer: peer})
 	}
 	return append(cs,
 		goldenCase{name: "veth-onlink", underlay: offloadtest.Veth, peer: offloadtest.OnLinkPeer},
@@ -143,7 +147,7 @@ func TestDoctorModes(t *testing.T) {
 	want := map[string]decision.Mode{
 		"veth": decision.ModeVXLAN, "virtio-like": decision.ModeVXLAN, "vxlan-underlay": decision.ModeUnreachable,
 		"bridge": decision.ModeVXLAN, "bridge-mixed": decision.ModeVXLAN, "bridge-fdb": decision.ModeVXLAN, "macvlan": decision.ModeVXLAN,
-		"macvlan-weak": decision.ModeVXLAN, "tun-underlay": decision.ModeUnreachable,
+		"macvlan-weak": decision.ModeVXLAN, "tun-underlay": decision.ModeUnreachable, "veth6": decision.ModeVXLAN,
 		"veth-onlink": decision.ModeNative, "veth-nopeer": decision.ModeVXLAN,
 		"virtio-like-underlay-routes": decision.ModeNative, "vxlan-underlay-carries": decision.ModeNative,
 		"vxlan-underlay-other-cidr": decision.ModeUnreachable, "vxlan-underlay-forced-vxlan": decision.ModeUnreachable,

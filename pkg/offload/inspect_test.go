@@ -23,6 +23,7 @@ type want struct {
 	vxlanSeg string // SegmentationFor(vxlan).Where
 	// noGateway: the route has no gateway but is not on-link (L3 tunnel).
 	noGateway bool
+	peer      net.IP // default: offloadtest.OffLinkPeer
 }
 
 func TestInspectUnderlays(t *testing.T) {
@@ -39,6 +40,8 @@ func TestInspectUnderlays(t *testing.T) {
 			blocker: "eth1 (veth): tx-udp_tnl-segmentation off", vxlanSeg: offload.WhereSoftware},
 		offloadtest.BridgeFDB: {devices: []string{"br0", "eth0"}, kinds: []string{"bridge", "veth"}, seg: true, segCsum: true,
 			vxlanSeg: offload.WherePassThrough},
+		offloadtest.Veth6: {devices: []string{"eth0"}, kinds: []string{"veth"}, seg: true, segCsum: true,
+			vxlanSeg: offload.WherePassThrough, peer: offloadtest.OffLinkPeer6},
 		offloadtest.Macvlan: {devices: []string{"mv0", "eth0"}, kinds: []string{"macvlan", "veth"}, seg: true, segCsum: true,
 			vxlanSeg: offload.WherePassThrough},
 		offloadtest.MacvlanWeak: {devices: []string{"mv0", "eth0"}, kinds: []string{"macvlan", "veth"},
@@ -50,7 +53,11 @@ func TestInspectUnderlays(t *testing.T) {
 		w := cases[u]
 		t.Run(string(u), func(t *testing.T) {
 			n := offloadtest.Build(t, u)
-			p, v, err := offload.InspectPeer(n, offloadtest.OffLinkPeer)
+			peer := offloadtest.OffLinkPeer
+			if w.peer != nil {
+				peer = w.peer
+			}
+			p, v, err := offload.InspectPeer(n, peer)
 			if err != nil {
 				t.Fatalf("InspectPeer: %v", err)
 			}
@@ -65,7 +72,7 @@ func TestInspectUnderlays(t *testing.T) {
 				t.Errorf("vxlan segmentation = %+v, want %s", got, w.vxlanSeg)
 			}
 			if p.OnLink || (p.Gateway == nil) != w.noGateway {
-				t.Errorf("route to %s: onLink %v gateway %v, want off-link via a gateway", offloadtest.OffLinkPeer, p.OnLink, p.Gateway)
+				t.Errorf("route to %s: onLink %v gateway %v, want off-link via a gateway", peer, p.OnLink, p.Gateway)
 			}
 			if len(v.Reasons) == 0 {
 				t.Errorf("verdict has no reasons")

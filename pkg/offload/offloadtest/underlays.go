@@ -51,13 +51,19 @@ const (
 	// BridgeFDB is BridgeMixed where the gateway's MAC is known (neighbour
 	// and static FDB entry behind eth0): only eth0 is on the path.
 	BridgeFDB Underlay = "bridge-fdb"
+	// Veth6 is Veth with IPv6 addressing: fd00::1/64 on eth0, off-link
+	// peers fd09::/64 via fd00::fe.
+	Veth6 Underlay = "veth6"
 )
+
+// OffLinkPeer6 is an off-link peer of the Veth6 underlay.
+var OffLinkPeer6 = net.ParseIP("fd09::2")
 
 // GatewayMAC is the MAC of 10.0.0.254 in the BridgeFDB underlay.
 var GatewayMAC = net.HardwareAddr{0x02, 0, 0, 0, 0xfe, 0x01}
 
 // All lists every underlay Build knows, in a stable order.
-var All = []Underlay{Veth, VirtioLike, VXLANUnderlay, Bridge, BridgeMixed, BridgeFDB, Macvlan, MacvlanWeak, TunUnderlay}
+var All = []Underlay{Veth, VirtioLike, VXLANUnderlay, Bridge, BridgeMixed, BridgeFDB, Macvlan, MacvlanWeak, TunUnderlay, Veth6}
 
 // NewNS returns a fresh network namespace removed when the test ends; it
 // skips the test unless root.
@@ -131,6 +137,8 @@ func build(u Underlay) error {
 		return vxlanUnderlay()
 	case TunUnderlay:
 		return tunUnderlay()
+	case Veth6:
+		return veth6()
 	}
 	return fmt.Errorf("unknown underlay %q", u)
 }
@@ -236,6 +244,32 @@ func gatewayBehind(port, br string) error {
 		Flags: netlink.NTF_MASTER, HardwareAddr: GatewayMAC}
 	if err := netlink.NeighAppend(fdb); err != nil {
 		return fmt.Errorf("bridge fdb add %s dev %s master static: %w", GatewayMAC, port, err)
+	}
+	return nil
+}
+
+// veth6 is an IPv6-only capable uplink. Equivalent to: `ip addr add
+// fd00::1/64 dev eth0 nodad; ip route add fd09::/64 via fd00::fe`.
+func veth6() error {
+	if err := vethUp("eth0", "sw0"); err != nil {
+		return err
+	}
+	l, err := netlink.LinkByName("eth0")
+	if err != nil {
+		return err
+	}
+	a, err := netlink.ParseAddr("fd00::1/64")
+	if err != nil {
+		return err
+	}
+	a.Flags = unix.IFA_F_NODAD
+	if err := netlink.AddrAdd(l, a); err != nil {
+		return fmt.Errorf("ip addr add fd00::1/64 dev eth0: %w", err)
+	}
+	_, dst, _ := net.ParseCIDR("fd09::/64")
+	rt := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: dst, Gw: net.ParseIP("fd00::fe")}
+	if err := netlink.RouteAdd(rt); err != nil {
+		return fmt.Errorf("ip route add fd09::/64 via fd00::fe: %w", err)
 	}
 	return nil
 }
