@@ -74,14 +74,12 @@ func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
 		return r
 	}
 	if cfg.AllowNestedEncap && kind != "" {
-		r := encap(in, kind, 3)
-		r.Nested, r.Segmentation = true, SegSoftware
-		r.Reasons = append(kindReasons, fmt.Sprintf("allowNestedEncap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
-			label(kind), tunnelNames(in), offload.LabRatioNestedEncap))
+		r := nested(in, kind, 3)
+		r.Reasons = append(kindReasons, r.Reasons...)
 		return r
 	}
-	reasons := []string{fmt.Sprintf("the underlay is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
-		tunnelNames(in), label(orVXLAN(kind)), offload.LabRatioNestedEncap)}
+	reasons := append(kindReasons, fmt.Sprintf("the underlay is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
+		tunnelNames(in), label(orVXLAN(kind)), offload.LabRatioNestedEncap))
 	reasons = append(reasons, tunnelRemedies(in)...)
 	reasons = append(reasons, "or set allowNestedEncap: true to accept the nested tunnel (slow)")
 	return unreachable(3, reasons...)
@@ -93,7 +91,7 @@ func forcedNative(cfg Config, in Input) Result {
 	r := native(0, in)
 	r.Reasons = append(r.Reasons, fmt.Sprintf("mode native (forced): no encapsulation towards %s, full MTU %d", peerName(in), r.MTU))
 	_, routable := nativeRoutable(cfg, in)
-	if !in.OnLink && !routable && !(hasTunnelUnderlay(in) && carriesBothWays(in)) {
+	if !in.OnLink && !routable && !carriesBothWays(in) {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is off-link and nothing shows the underlay routes %s: pods reach it only if the gateway routes pod CIDRs",
 			peerName(in), podCIDR(in)))
 	}
@@ -113,10 +111,8 @@ func forcedEncap(cfg Config, in Input, kind Mode) Result {
 				"set allowNestedEncap: true to accept it, or use mode auto or native to route over the tunnel"}
 			return unreachable(0, reasons...)
 		}
-		r := encap(in, kind, 0)
-		r.Nested, r.Segmentation = true, SegSoftware
-		r.Reasons = append([]string{fmt.Sprintf("mode %s (forced), allowNestedEncap: inside the tunnel underlay (%s), cut in software before the second level (%.2fx native in the lab)",
-			kind, tunnelNames(in), offload.LabRatioNestedEncap)}, r.Reasons...)
+		r := nested(in, kind, 0)
+		r.Reasons = append([]string{fmt.Sprintf("mode %s (forced)", kind)}, r.Reasons...)
 		return r
 	}
 	r := encap(in, kind, 0)
@@ -148,6 +144,21 @@ func encap(in Input, kind Mode, rule int) Result {
 		mtu,
 		fmt.Sprintf("remedy: put %s on the same L2 as this node (rule 1 picks native), or let the underlay route pod CIDRs (--underlay-routes-pod-cidrs for a cloud route table or BGP) so rule 2 picks native",
 			peerName(in)))
+	return r
+}
+
+// nested is an overlay tunnel inside a tunnel underlay (allowNestedEncap):
+// the underlay device never segments tunnels, so super-packets are cut in
+// software before the second encapsulation.
+func nested(in Input, kind Mode, rule int) Result {
+	r := Result{Mode: kind, Rule: rule, Overhead: Overhead(kind, in.IPv6Underlay), Nested: true, Segmentation: SegSoftware}
+	r.MTU = in.Local.UplinkMTU - r.Overhead
+	r.Reasons = []string{
+		fmt.Sprintf("allowNestedEncap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
+			label(kind), tunnelNames(in), offload.LabRatioNestedEncap),
+		fmt.Sprintf("pod MTU %d = underlay MTU %d - %d (%s)", r.MTU, in.Local.UplinkMTU, r.Overhead, overheadBreakdown(kind, in.IPv6Underlay)),
+		"remedy: route the pod CIDRs over the tunnel underlay instead (rule 3 then picks native over it, 0.78x native in the lab)",
+	}
 	return r
 }
 
