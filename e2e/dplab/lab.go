@@ -197,10 +197,11 @@ func (l *Lab) Close() {
 	l.names, l.procs = nil, nil
 }
 
-// Start runs a background command inside namespace nsName; Close kills it.
+// Start runs a background command inside namespace nsName (stdout
+// discarded, stderr passed through); Close kills it.
 func (l *Lab) Start(nsName string, args ...string) (*exec.Cmd, error) {
 	c := exec.Command("ip", append([]string{"netns", "exec", nsName}, args...)...)
-	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	c.Stderr = os.Stderr
 	if err := c.Start(); err != nil {
 		return nil, err
 	}
