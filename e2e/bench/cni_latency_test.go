@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/offload-overlay/offload-overlay/e2e/bench/cnilat"
@@ -14,7 +15,8 @@ import (
 // BenchmarkCNILatency prints ADD/DEL p50/p90 of offload-overlay, ptp
 // (ipMasq true and false) and bridge through libcni, interleaved, and the
 // ratios to ptp. Nothing is asserted on time. OO_BENCH_PODS overrides the
-// pod count (default 100); OO_PLUGIN_BIN the plugin binary (default
+// pod count (default 100); OO_BENCH_CASES a comma-separated subset of the
+// row names (e.g. for profiling one plugin); OO_PLUGIN_BIN the plugin binary (default
 // bin/offload-overlay from `make build`, else a fresh go build).
 func BenchmarkCNILatency(b *testing.B) {
 	if os.Geteuid() != 0 {
@@ -29,15 +31,22 @@ func BenchmarkCNILatency(b *testing.B) {
 		pods = n
 	}
 	bin := pluginBin(b)
+	cases := cnilat.DefaultCases()
+	if only := os.Getenv("OO_BENCH_CASES"); only != "" { // e.g. "offload-overlay,ptp (no masq)"
+		cases = cnilat.SelectCases(cases, strings.Split(only, ","))
+	}
 	for range b.N {
 		t, err := cnilat.Measure(context.Background(), cnilat.Options{
-			Pods: pods, PluginBin: bin, RefDir: cnienv.RefDir(), WorkDir: b.TempDir(),
+			Pods: pods, PluginBin: bin, Cases: cases, RefDir: cnienv.RefDir(), WorkDir: b.TempDir(),
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
 		t.Print(os.Stdout)
 		oo := t.Row(cnilat.OffloadOverlay)
+		if oo == nil {
+			continue
+		}
 		b.ReportMetric(float64(oo.AddP50.Microseconds())/1000, "add-p50-ms")
 		b.ReportMetric(float64(oo.DelP50.Microseconds())/1000, "del-p50-ms")
 		b.ReportMetric(t.Ratio("ADD", cnilat.OffloadOverlay, cnilat.PTPMasq), "add-p50/ptp-masq")

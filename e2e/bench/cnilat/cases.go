@@ -45,3 +45,16 @@ func DefaultCases() []Case {
 		}},
 	}
 }
+
+// SelectCases returns the cases of cs named in names, in cs's order.
+func SelectCases(cs []Case, names []string) []Case {
+	var out []Case
+	for _, c := range cs {
+		for _, n := range names {
+			if c.Name == n {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

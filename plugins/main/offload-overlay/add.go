@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -16,6 +17,8 @@ import (
 // Any failure after IPAM allocated releases the addresses and deletes the
 // veth (success flag + deferred rollback).
 func cmdAdd(args *skel.CmdArgs) error {
+	trace := newPhases("ADD")
+	defer trace.log()
 	conf, err := config.Parse(args.StdinData)
 	if err != nil {
 		return err
@@ -33,12 +36,14 @@ func cmdAdd(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	trace.mark("config+state")
 	// Open the netns before IPAM: a pod whose netns is gone gets no address.
 	pod, err := podnet.OpenPod(args.Netns)
 	if err != nil {
 		return err
 	}
 	defer pod.Close()
+	trace.mark("open-netns")
 
 	att := podnet.Attachment{Network: conf.Name, ContainerID: args.ContainerID, IfName: args.IfName}
 	spec := podnet.VethSpec{HostName: att.HostVeth(), PodIfName: args.IfName, Alias: att.Alias(),
@@ -48,11 +53,15 @@ func cmdAdd(args *skel.CmdArgs) error {
 	// plugin runs. IPAM stays on this (host-netns) thread.
 	vethDone := make(chan vethOutcome, 1)
 	go func() {
+		start := time.Now()
 		pair, err := podnet.CreateVeth(host, pod.Handle, int(pod.NS.Fd()), spec)
-		vethDone <- vethOutcome{pair, err}
+		vethDone <- vethOutcome{pair, err, time.Since(start)}
 	}()
 	ipamRes, ipamErr := ipamAdd(conf.IPAM.Type, derived.IPAMConf)
+	trace.mark("ipam-exec")
 	veth := <-vethDone
+	trace.mark("veth-wait")
+	trace.span("veth-create", veth.took)
 
 	success := false
 	defer func() {
@@ -83,19 +92,24 @@ func cmdAdd(args *skel.CmdArgs) error {
 	if err := podnet.ConfigurePod(pod.Handle, veth.pair.Pod, plan); err != nil {
 		return err
 	}
+	trace.mark("pod-addrs+routes")
 	if err := podnet.ConfigureHost(host, veth.pair.Host, plan); err != nil {
 		return err
 	}
+	trace.mark("host-addrs+routes")
 	if err := podnet.EnsureForwarding(plan.Families()); err != nil {
 		return err
 	}
 	success = true
-	return types.PrintResult(buildResult(args, plan, veth.pair, ipamResult.DNS), conf.CNIVersion)
+	err = types.PrintResult(buildResult(args, plan, veth.pair, ipamResult.DNS), conf.CNIVersion)
+	trace.mark("forwarding+result")
+	return err
 }
 
 type vethOutcome struct {
 	pair *podnet.VethPair
 	err  error
+	took time.Duration
 }
 
 // buildResult reports both interfaces (the pod's with its sandbox), the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
 
@@ -14,6 +15,8 @@ import (
 // deleting it deletes the pod end and every route through the pair. A
 // missing netns, veth or IPAM record is success, so a second DEL succeeds.
 func cmdDel(args *skel.CmdArgs) error {
+	trace := newPhases("DEL")
+	defer trace.log()
 	conf, err := config.Parse(args.StdinData)
 	if err != nil {
 		return err
@@ -30,10 +33,20 @@ func cmdDel(args *skel.CmdArgs) error {
 	}
 	att := podnet.Attachment{Network: conf.Name, ContainerID: args.ContainerID, IfName: args.IfName}
 
+	trace.mark("config+state")
 	linkDone := make(chan error, 1)
-	go func() { linkDone <- podnet.DeleteHostVeth(host, att.HostVeth()) }()
+	var linkTook time.Duration
+	go func() {
+		start := time.Now()
+		err := podnet.DeleteHostVeth(host, att.HostVeth())
+		linkTook = time.Since(start)
+		linkDone <- err
+	}()
 	ipamErr := ipamDel(conf.IPAM.Type, ipamConf)
+	trace.mark("ipam-exec")
 	linkErr := <-linkDone
+	trace.mark("veth-wait")
+	trace.span("veth-delete", linkTook)
 	if ipamErr != nil {
 		return fmt.Errorf("IPAM %s: %w", conf.IPAM.Type, ipamErr)
 	}
