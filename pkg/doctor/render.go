@@ -45,15 +45,15 @@ func (r *Report) textHeader(b *strings.Builder) {
 	if r.Peer != "" {
 		fmt.Fprintf(b, " (%s)", map[bool]string{true: "on-link", false: "off-link"}[r.Route.OnLink])
 	}
-	b.WriteString("\nkernel can create:")
+	var kinds []string
 	for _, e := range r.Encaps {
 		if e.OK {
-			fmt.Fprintf(b, " %s yes;", e.Kind)
+			kinds = append(kinds, e.Kind+" yes")
 		} else {
-			fmt.Fprintf(b, " %s no (%s);", e.Kind, e.Reason)
+			kinds = append(kinds, fmt.Sprintf("%s no (%s)", e.Kind, e.Reason))
 		}
 	}
-	b.WriteString("\n\n")
+	fmt.Fprintf(b, "\nkernel can create: %s\n\n", strings.Join(kinds, "; "))
 }
 
 func (r *Report) textPath(b *strings.Builder) {

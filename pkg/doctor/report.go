@@ -112,12 +112,7 @@ func Build(o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inspecting the egress path: %w", err)
 	}
-	encaps := o.Encaps
-	if encaps == nil {
-		if encaps, err = offload.ProbeEncapSupport(); err != nil {
-			return nil, fmt.Errorf("probing tunnel kinds: %w", err)
-		}
-	}
+	encaps, probeNote := probe(o.Encaps)
 	r := &Report{
 		Node:    nodeName(o.Node),
 		Route:   routeOf(path),
@@ -133,8 +128,28 @@ func Build(o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if probeNote != "" {
+		notes = append(notes, probeNote)
+	}
 	r.Decision = decisionOf(o.Config, in, notes)
 	return r, nil
+}
+
+// probe returns the tunnel kinds the kernel can create. Without the
+// privileges to create a scratch namespace, doctor still reports the rest
+// and assumes VXLAN only, saying so.
+func probe(given []offload.EncapSupport) ([]offload.EncapSupport, string) {
+	if given != nil {
+		return given, ""
+	}
+	es, err := offload.ProbeEncapSupport()
+	if err == nil {
+		return es, ""
+	}
+	return []offload.EncapSupport{
+		{Kind: "vxlan", OK: true},
+		{Kind: "geneve", Error: fmt.Errorf("not probed: %w", err)},
+	}, fmt.Sprintf("could not probe tunnel kinds (%v; needs CAP_SYS_ADMIN and CAP_NET_ADMIN): assumed VXLAN only", err)
 }
 
 func nodeName(n string) string {
