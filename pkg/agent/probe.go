@@ -85,6 +85,9 @@ func (a *Agent) probeAll(ctx context.Context) (changed bool) {
 			a.metrics.Probes.WithLabelValues("ok").Inc()
 		}
 	}
+	if ctx.Err() != nil {
+		return false // shutting down: a cancelled probe proves nothing
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for peer, ok := range results {
