@@ -80,6 +80,8 @@ func BenchmarkConverge1000Peers(b *testing.B) {
 	}
 	runtime.GC()
 	rss0, _ := memKiB()
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	out := func(step string, r peers.Report, d time.Duration) {
 		fmt.Printf("converge %-34s wall %9s  netlink %9s  writes %5d  reads %3d\n",
 			step, d.Round(time.Microsecond), r.NetlinkTime.Round(time.Microsecond), r.Writes, r.Reads)
@@ -116,7 +118,12 @@ func BenchmarkConverge1000Peers(b *testing.B) {
 
 		runtime.GC()
 		rss, hwm := memKiB()
-		fmt.Printf("converge memory: VmRSS before %s, after %s (VmHWM %s; whole test binary)\n", rss0, rss, hwm)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("converge memory: VmRSS before %s, after %s (VmHWM %s; whole test binary); Go heap in use +%d KiB for 2 convergers x 1000 peers\n",
+			rss0, rss, hwm, (int64(ms.HeapInuse)-int64(ms0.HeapInuse))>>10)
+		runtime.KeepAlive(c)
+		runtime.KeepAlive(restarted)
 		if it+1 < b.N {
 			_ = peers.Cleanup(h)
 		}
