@@ -39,6 +39,21 @@ func InspectIn(netns ns.NetNS, t Target) (*Path, error) {
 	return p, nil
 }
 
+// InspectAt is Inspect inside the network namespace mounted at nsPath
+// (e.g. /var/run/netns/node1; "" for the caller's).
+// Equivalent to: `ip netns exec NAME ...`.
+func InspectAt(nsPath string, t Target) (*Path, error) {
+	if nsPath == "" {
+		return Inspect(t)
+	}
+	netns, err := ns.GetNS(nsPath)
+	if err != nil {
+		return nil, fmt.Errorf("opening netns %s: %w", nsPath, err)
+	}
+	defer netns.Close()
+	return InspectIn(netns, t)
+}
+
 // InspectPeer is the path towards a peer node IP (the default route when
 // peer is nil), with its verdict. This is what the agent publishes.
 func InspectPeer(netns ns.NetNS, peer net.IP) (*Path, Verdict, error) {

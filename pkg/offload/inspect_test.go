@@ -117,6 +117,10 @@ func TestInspectOnLinkAndDefault(t *testing.T) {
 	if p.OnLink || !p.Gateway.Equal(net.ParseIP("10.0.0.254")) || p.Egress != "eth0" {
 		t.Errorf("default path = onLink %v gw %v egress %s", p.OnLink, p.Gateway, p.Egress)
 	}
+	p, err = offload.InspectAt(n.Path(), offload.Target{Dest: offloadtest.OnLinkPeer})
+	if err != nil || !p.OnLink || p.Egress != "eth0" {
+		t.Fatalf("InspectAt(%s) = %+v, %v", n.Path(), p, err)
+	}
 	p, err = offload.InspectIn(n, offload.Target{Iface: "sw0"})
 	if err != nil || p.Egress != "sw0" {
 		t.Fatalf("InspectIn(iface sw0) = %+v, %v", p, err)
