@@ -3,6 +3,7 @@ package peers_test
 import (
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,4 +352,37 @@ func TestRestartKeepsStream(t *testing.T) {
 		t.Errorf("received %d bytes, sent %d", got, total)
 	}
 	t.Logf("stream carried %d MiB across the restart", total>>20)
+}
+
+// TestNativeOffLinkNextHop: a native peer reached through an underlay next
+// hop (here node 3 forwarding, standing in for a router) instead of on-link.
+func TestNativeOffLinkNextHop(t *testing.T) {
+	l := dplab.New(t, dplab.Options{Nodes: 3, PodsPerNode: 1})
+	nodes := setup(t, l)
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	via := func(m, hop *dplab.Node) peers.Peer {
+		p := m.AsPeer(decision.ModeNative)
+		p.Endpoints[0].NextHop, p.Endpoints[1].NextHop = hop.IP4, hop.IP6
+		return p
+	}
+	for _, tc := range []struct {
+		n    *node
+		want []peers.Peer
+	}{
+		{n1, []peers.Peer{via(n2.Node, n3.Node)}},
+		{n2, []peers.Peer{via(n1.Node, n3.Node)}},
+		{n3, []peers.Peer{n1.AsPeer(decision.ModeNative), n2.AsPeer(decision.ModeNative)}},
+	} {
+		if _, err := tc.n.conv.Apply(tc.want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := dplab.Exec(n1.Name, "ip", "route", "show", n2.PodCIDR4.String())
+	if err != nil || !strings.Contains(out, "via "+n3.IP4.String()) || strings.Contains(out, "onlink") {
+		t.Errorf("n1 route to n2's pods: %q %v; want via %s without onlink", out, err, n3.IP4)
+	}
+	checkPing(t, l)
+	if err := n1.Pods[0].TCPEcho(n2.Pods[0], n2.Pods[0].IP6, 64<<10); err != nil {
+		t.Error(err)
+	}
 }
