@@ -48,40 +48,23 @@ type Target struct {
 // resolvePath finds the egress device for t in the current network namespace
 // and walks the device stack below it.
 func resolvePath(r *ethtoolReader, t Target) (*Path, error) {
-	p := &Path{Dest: t.Dest}
-	var rt *netlink.Route
-	var err error
-	if t.Dest != nil {
-		rt, err = routeTo(t.Dest)
-	} else if t.Iface == "" {
-		rt, err = defaultRoute()
-	}
+	rt, err := routeFor(t)
 	if err != nil {
 		return nil, err
 	}
+	egress, err := egressFor(t, rt)
+	if err != nil {
+		return nil, err
+	}
+	p := &Path{Dest: t.Dest, Egress: egress.Attrs().Name}
 	if rt != nil {
 		p.Gateway, p.Source = rt.Gw, rt.Src
 	}
-	var egress netlink.Link
-	if t.Iface != "" {
-		// The named device is the start of the walk even when the route
-		// says otherwise: the operator knows the uplink.
-		egress, err = netlinksafe.LinkByName(t.Iface)
-		if err != nil {
-			return nil, fmt.Errorf("looking up device %q: %w", t.Iface, err)
-		}
-	} else {
-		egress, err = netlink.LinkByIndex(rt.LinkIndex)
-		if err != nil {
-			return nil, fmt.Errorf("looking up route device %d: %w", rt.LinkIndex, err)
-		}
-	}
-	// On-link only means something towards a destination: the default
-	// route's gateway says nothing about where peers are.
-	// An L3 device (tun, wireguard, ipip, gre: no Ethernet header) reaches
-	// the destination without a gateway but not on the same L2.
+	// On-link only means something towards a destination (the default
+	// route's gateway says nothing about where peers are), and an L3 device
+	// (tun, wireguard, ipip, gre) reaches it without a gateway but not on
+	// the same L2.
 	p.OnLink = t.Dest != nil && p.Gateway == nil && isL2(egress)
-	p.Egress = egress.Attrs().Name
 	w := &walker{r: r, seen: map[int]bool{}, nexthop: p.Gateway}
 	if w.nexthop == nil {
 		w.nexthop = t.Dest
@@ -89,6 +72,35 @@ func resolvePath(r *ethtoolReader, t Target) (*Path, error) {
 	w.visit(egress, RelEgress, "", "")
 	p.Devices = w.devs
 	return p, nil
+}
+
+// routeFor is the route towards t.Dest, the default route without one, or
+// nil when only a device is named.
+func routeFor(t Target) (*netlink.Route, error) {
+	switch {
+	case t.Dest != nil:
+		return routeTo(t.Dest)
+	case t.Iface == "":
+		return defaultRoute()
+	}
+	return nil, nil
+}
+
+// egressFor is the device the walk starts from: the named one (the operator
+// knows the uplink, even when the route says otherwise) or the route's.
+func egressFor(t Target, rt *netlink.Route) (netlink.Link, error) {
+	if t.Iface != "" {
+		l, err := netlinksafe.LinkByName(t.Iface)
+		if err != nil {
+			return nil, fmt.Errorf("looking up device %q: %w", t.Iface, err)
+		}
+		return l, nil
+	}
+	l, err := netlink.LinkByIndex(rt.LinkIndex)
+	if err != nil {
+		return nil, fmt.Errorf("looking up route device %d: %w", rt.LinkIndex, err)
+	}
+	return l, nil
 }
 
 // routeTo asks the kernel which route it would use towards dst.
