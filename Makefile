@@ -104,3 +104,9 @@ bench: build ref-plugins
 
 clean:
 	rm -rf bin
+
+# bench-datapath: only the node agent's datapath benchmarks (converge 1000
+# peers, GRO settings on VXLAN); part of `bench` too.
+.PHONY: bench-datapath
+bench-datapath:
+	go test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 15m ./e2e/bench/converge ./e2e/bench/gro
