@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -63,7 +64,11 @@ func (l *Lab) startControlPlane() (err error) {
 				panic(r)
 			}
 		}()
-		cp.env = k8senv.Start(tb, k8senv.Options{ListenAddress: l.Topo.HostIP, AuthorizationMode: "AlwaysAllow", Dir: filepath.Join(l.RunDir, "k8s")})
+		dir := filepath.Join(l.RunDir, "k8s")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			panic(tbFatal{err.Error()})
+		}
+		cp.env = k8senv.Start(tb, k8senv.Options{ListenAddress: l.Topo.HostIP, AuthorizationMode: "AlwaysAllow", Dir: dir})
 	}()
 	if err != nil {
 		return err

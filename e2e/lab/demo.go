@@ -44,8 +44,11 @@ func (l *Lab) PrintDoctor(ctx context.Context, w io.Writer) error {
 			if len(r.Decision.Reasons) > 0 {
 				reason = r.Decision.Reasons[0]
 			}
-			kernel, dev, _ := l.KernelMode(n, p.PodCIDRs[0].Addr().Next().String())
-			fmt.Fprintf(w, "    -> %-3s %-12s %-7s mtu %-5d kernel: %s via %s\n       %s\n",
+			kernel, dev := "no pod", ""
+			if pods := l.PodsOn(p.Name); len(pods) > 0 {
+				kernel, dev, _ = l.KernelMode(n, pods[0].IPv4)
+			}
+			fmt.Fprintf(w, "    -> %-3s %-12s doctor: %-7s mtu %-5d kernel: %s via %s\n       %s\n",
 				p.Name, p.IPv4, r.Decision.Mode, r.Decision.MTU, kernel, dev, reason)
 		}
 	}
