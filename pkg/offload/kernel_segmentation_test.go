@@ -1,0 +1,185 @@
+package offload_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/safchain/ethtool"
+	"github.com/vishvananda/netlink"
+
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtest"
+)
+
+// The verdict must match what the kernel does: with tunnel segmentation on
+// the uplink, VXLAN super-packets leave eth0 whole (tens of KB per packet on
+// the veth); without it they are cut before eth0 (about 1.5 KB per packet).
+func TestVerdictMatchesKernelSegmentation(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		virtio    bool
+		wantWhere string
+	}{
+		{"capable", false, offload.WherePassThrough},
+		{"virtio-like", true, offload.WhereSoftware},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := offloadtest.NewNS(t), offloadtest.NewNS(t)
+			if err := vxlanPair(a, b, c.virtio); err != nil {
+				t.Fatal(err)
+			}
+			// The overlay runs over the path to the peer node IP.
+			p, err := offload.InspectIn(a, offload.Target{Dest: net.ParseIP("10.0.0.2")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			where := p.SegmentationFor(offload.TrafficVXLAN).Where
+			if where != c.wantWhere || p.Verdict().TunnelSegmentation == c.virtio {
+				t.Fatalf("doctor says %s (verdict %+v), want %s", where, p.Verdict(), c.wantWhere)
+			}
+			bytes, pkts := transfer(t, a, b, 32<<20)
+			avg := bytes / max(pkts, 1)
+			t.Logf("eth0 sent %d bytes in %d packets: %d bytes per packet", bytes, pkts, avg)
+			if c.virtio && avg > 2000 {
+				t.Errorf("virtio-like uplink: %d bytes per packet, want software-segmented (~1.5 KB)", avg)
+			}
+			if !c.virtio && avg < 8000 {
+				t.Errorf("capable uplink: %d bytes per packet, want super-packets (> 8 KB)", avg)
+			}
+		})
+	}
+}
+
+// vxlanPair connects two namespaces by a veth (eth0 in each) and a VXLAN
+// level over it (vx0: 192.168.77.1 and .2).
+func vxlanPair(a, b ns.NetNS, virtio bool) error {
+	err := a.Do(func(ns.NetNS) error {
+		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "peer0", PeerNamespace: netlink.NsFd(int(b.Fd()))}
+		return netlink.LinkAdd(v)
+	})
+	if err != nil {
+		return fmt.Errorf("creating veth: %w", err)
+	}
+	if err := b.Do(func(ns.NetNS) error { return renameUp("peer0", "eth0") }); err != nil {
+		return err
+	}
+	if err := a.Do(func(ns.NetNS) error { return vxlanEnd(1, 2, virtio) }); err != nil {
+		return err
+	}
+	return b.Do(func(ns.NetNS) error { return vxlanEnd(2, 1, false) })
+}
+
+func renameUp(from, to string) error {
+	l, err := netlink.LinkByName(from)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetName(l, to)
+}
+
+// vxlanEnd configures one end: eth0 10.0.0.X, vx0 192.168.77.X towards .Y.
+func vxlanEnd(x, y int, virtio bool) error {
+	eth0, err := netlink.LinkByName("eth0")
+	if err != nil {
+		return err
+	}
+	if virtio {
+		e, err := ethtool.NewEthtool()
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		if err := e.Change("eth0", map[string]bool{offload.FeatUDPTunnelSeg: false, offload.FeatUDPTunnelCsumSeg: false}); err != nil {
+			return err
+		}
+	}
+	lo, _ := netlink.LinkByName("lo")
+	addr, _ := netlink.ParseAddr(fmt.Sprintf("10.0.0.%d/24", x))
+	vx := &netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Name: "vx0", MTU: 1450}, VxlanId: 42, VtepDevIndex: eth0.Attrs().Index,
+		SrcAddr: net.ParseIP(fmt.Sprintf("10.0.0.%d", x)), Group: net.ParseIP(fmt.Sprintf("10.0.0.%d", y)), Port: 4789}
+	inner, _ := netlink.ParseAddr(fmt.Sprintf("192.168.77.%d/24", x))
+	for _, step := range []func() error{
+		func() error { return netlink.LinkSetUp(lo) },
+		func() error { return netlink.AddrAdd(eth0, addr) },
+		func() error { return netlink.LinkSetUp(eth0) },
+		func() error { return netlink.LinkAdd(vx) },
+		func() error { return netlink.AddrAdd(vx, inner) },
+		func() error { return netlink.LinkSetUp(vx) },
+	} {
+		if err := step(); err != nil {
+			return fmt.Errorf("vxlan end %d: %w", x, err)
+		}
+	}
+	return nil
+}
+
+// transfer sends n bytes of TCP from a to b over vx0 and returns how many
+// bytes and packets eth0 in a transmitted meanwhile.
+func transfer(t *testing.T, a, b ns.NetNS, n int64) (uint64, uint64) {
+	t.Helper()
+	var ln net.Listener
+	if err := b.Do(func(ns.NetNS) error {
+		var err error
+		ln, err = net.Listen("tcp", "192.168.77.2:5201")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		_, err = io.Copy(io.Discard, c)
+		done <- err
+	}()
+	before := txStats(t, a)
+	err := a.Do(func(ns.NetNS) error {
+		c, err := net.DialTimeout("tcp", "192.168.77.2:5201", 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = io.CopyN(c, zeros{}, n)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("sending: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("receiving: %v", err)
+	}
+	after := txStats(t, a)
+	return after.TxBytes - before.TxBytes, after.TxPackets - before.TxPackets
+}
+
+func txStats(t *testing.T, n ns.NetNS) netlink.LinkStatistics {
+	t.Helper()
+	var st netlink.LinkStatistics
+	if err := n.Do(func(ns.NetNS) error {
+		l, err := netlink.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		st = *l.Attrs().Statistics
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
