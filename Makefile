@@ -19,7 +19,7 @@ REF_CNI_PKGS := $(shell go list -f '{{range .Tool}}{{.}} {{end}}' -m 2>/dev/null
 
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps ref-plugins test test-unit fuzz lint bench clean k8s-bins install image e2e-cluster e2e-kind
+.PHONY: all build deps ref-plugins test test-unit fuzz lint bench clean k8s-bins install image e2e-cluster e2e-kind demo e2e
 
 all: build
 
@@ -99,8 +99,23 @@ fuzz:
 # test: everything CI runs (.ci/run calls exactly this).
 test: deps lint test-unit fuzz
 
-bench: build ref-plugins
+bench: build ref-plugins k8s-bins
 	go test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./e2e/bench/...
+	go run ./e2e/labbench/cmd/oo-bench -out e2e/results
+
+# demo: the main command (README "Run the demo"): a 4-node lab spanning the underlay
+# variants, the real agent and CNI plugin, doctor per node and a pod-to-pod table.
+demo: deps build ref-plugins
+	@if [ ! -x "$(K8S_BIN_DIR)/kube-apiserver" ]; then \
+	  echo "demo: first run: building Kubernetes once into $(K8S_BIN_DIR) (about 10 minutes on 2 cores; cached after that)"; \
+	  s=$$(date +%s); $(MAKE) --no-print-directory k8s-bins; \
+	  echo "demo: Kubernetes built in $$(( $$(date +%s) - s ))s"; fi
+	@go run ./e2e/lab/cmd/oo-demo
+
+# e2e: the lab's end-to-end tests: every underlay variant with the real agent, API
+# server and CNI plugin (reachability, modes, PMTU, masquerade, restart, removal, teardown).
+e2e: build ref-plugins k8s-bins
+	OO_REQUIRE_K8S=1 go test -count=1 -timeout 10m -v ./e2e/topo/ ./e2e/lab/
 
 clean:
 	rm -rf bin
