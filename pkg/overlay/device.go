@@ -71,6 +71,9 @@ type Device struct {
 	Family int // 4 or 6, the outer family
 	MAC    net.HardwareAddr
 	MTU    int
+	// Recreated says what differed when an existing device had to be
+	// deleted and created again ("vni: 1 vs 2"); empty otherwise.
+	Recreated string
 }
 
 // ErrUnsupported is returned (wrapped) when the kernel cannot create the
@@ -182,6 +185,7 @@ func Ensure(h *netlink.Handle, cfg Config) (*Device, error) {
 		return nil, err
 	}
 	want := cfg.build()
+	recreated := ""
 	link, err := h.LinkByName(cfg.Name)
 	var notFound netlink.LinkNotFoundError
 	switch {
@@ -196,6 +200,7 @@ func Ensure(h *netlink.Handle, cfg Config) (*Device, error) {
 				return nil, fmt.Errorf("deleting %s (%s): %w", cfg.Name, diff, err)
 			}
 			link, err = create(h, want)
+			recreated = diff
 		}
 	}
 	if err != nil {
@@ -211,6 +216,8 @@ func Ensure(h *netlink.Handle, cfg Config) (*Device, error) {
 		Family: family(cfg.LocalIP),
 		MAC:    want.Attrs().HardwareAddr,
 		MTU:    cfg.MTU,
+
+		Recreated: recreated,
 	}, nil
 }
 

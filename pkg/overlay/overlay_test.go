@@ -117,6 +117,9 @@ func TestEnsureVXLAN(t *testing.T) {
 					t.Fatal(err)
 				}
 				l, _ = netlink.LinkByName(d3.Name)
+				if d3.Recreated != "vni: 1 vs 2" {
+					t.Errorf("Recreated = %q, want %q", d3.Recreated, "vni: 1 vs 2")
+				}
 				if l.(*netlink.Vxlan).VxlanId != 2 || d3.Index == d1.Index {
 					t.Errorf("VNI change not applied: index %d, vni %d", d3.Index, l.(*netlink.Vxlan).VxlanId)
 				}

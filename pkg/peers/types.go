@@ -69,8 +69,9 @@ type Report struct {
 	Reads int
 	// NetlinkTime is the wall time spent inside netlink calls.
 	NetlinkTime time.Duration
-	// Skipped maps a peer name to why it got no (or a partial) datapath:
-	// overlapping pod CIDR, missing endpoint, no tunnel device, Geneve.
+	// Skipped maps every peer currently without (or with only part of) its
+	// datapath to why: overlapping pod CIDR, missing endpoint, no tunnel
+	// device, Geneve. It covers all desired peers, not only this call's.
 	Skipped map[string]string
 }
 
