@@ -17,41 +17,77 @@ import (
 
 // The verdict must match what the kernel does: with tunnel segmentation on
 // the uplink, VXLAN super-packets leave eth0 whole (tens of KB per packet on
-// the veth); without it they are cut before eth0 (about 1.5 KB per packet).
+// the veth); without it, or with VXLAN nested inside a VXLAN underlay, they
+// are cut before eth0 (about 1.5 KB per packet).
 func TestVerdictMatchesKernelSegmentation(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		virtio    bool
+		nested    bool
 		wantWhere string
 	}{
-		{"capable", false, offload.WherePassThrough},
-		{"virtio-like", true, offload.WhereSoftware},
+		{"capable", false, false, offload.WherePassThrough},
+		{"virtio-like", true, false, offload.WhereSoftware},
+		{"nested", false, true, offload.WhereSoftware},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := offloadtest.NewNS(t), offloadtest.NewNS(t)
 			if err := vxlanPair(a, b, c.virtio); err != nil {
 				t.Fatal(err)
 			}
-			// The overlay runs over the path to the peer node IP.
-			p, err := offload.InspectIn(a, offload.Target{Dest: net.ParseIP("10.0.0.2")})
+			// The overlay runs over the path to the peer's tunnel endpoint:
+			// the node IP, or the far end of the VXLAN underlay when nested.
+			endpoint, dst := "10.0.0.2", "192.168.77.2"
+			if c.nested {
+				endpoint, dst = "192.168.77.2", "192.168.88.2"
+				if err := nestedPair(a, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := offload.InspectIn(a, offload.Target{Dest: net.ParseIP(endpoint)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			where := p.SegmentationFor(offload.TrafficVXLAN).Where
-			if where != c.wantWhere || p.Verdict().TunnelSegmentation == c.virtio {
+			capable := !c.virtio && !c.nested
+			if where != c.wantWhere || p.Verdict().TunnelSegmentation != capable {
 				t.Fatalf("doctor says %s (verdict %+v), want %s", where, p.Verdict(), c.wantWhere)
 			}
-			bytes, pkts := transfer(t, a, b, 32<<20)
+			bytes, pkts := transfer(t, a, b, dst, 32<<20)
 			avg := bytes / max(pkts, 1)
 			t.Logf("eth0 sent %d bytes in %d packets: %d bytes per packet", bytes, pkts, avg)
-			if c.virtio && avg > 2000 {
-				t.Errorf("virtio-like uplink: %d bytes per packet, want software-segmented (~1.5 KB)", avg)
+			if !capable && avg > 2000 {
+				t.Errorf("%s: %d bytes per packet, want software-segmented (~1.5 KB)", c.name, avg)
 			}
-			if !c.virtio && avg < 8000 {
+			if capable && avg < 8000 {
 				t.Errorf("capable uplink: %d bytes per packet, want super-packets (> 8 KB)", avg)
 			}
 		})
 	}
+}
+
+// nestedPair adds a second VXLAN level (vx1: 192.168.88.X) over vx0.
+func nestedPair(a, b ns.NetNS) error {
+	end := func(x, y int) error {
+		vx0, err := netlink.LinkByName("vx0")
+		if err != nil {
+			return err
+		}
+		vx := &netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Name: "vx1", MTU: 1400}, VxlanId: 43, VtepDevIndex: vx0.Attrs().Index,
+			SrcAddr: net.ParseIP(fmt.Sprintf("192.168.77.%d", x)), Group: net.ParseIP(fmt.Sprintf("192.168.77.%d", y)), Port: 4790}
+		inner, _ := netlink.ParseAddr(fmt.Sprintf("192.168.88.%d/24", x))
+		if err := netlink.LinkAdd(vx); err != nil {
+			return fmt.Errorf("ip link add vx1 type vxlan: %w", err)
+		}
+		if err := netlink.AddrAdd(vx, inner); err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(vx)
+	}
+	if err := a.Do(func(ns.NetNS) error { return end(1, 2) }); err != nil {
+		return err
+	}
+	return b.Do(func(ns.NetNS) error { return end(2, 1) })
 }
 
 // vxlanPair connects two namespaces by a veth (eth0 in each) and a VXLAN
@@ -117,14 +153,14 @@ func vxlanEnd(x, y int, virtio bool) error {
 	return nil
 }
 
-// transfer sends n bytes of TCP from a to b over vx0 and returns how many
+// transfer sends n bytes of TCP from a to dst in b and returns how many
 // bytes and packets eth0 in a transmitted meanwhile.
-func transfer(t *testing.T, a, b ns.NetNS, n int64) (uint64, uint64) {
+func transfer(t *testing.T, a, b ns.NetNS, dst string, n int64) (uint64, uint64) {
 	t.Helper()
 	var ln net.Listener
 	if err := b.Do(func(ns.NetNS) error {
 		var err error
-		ln, err = net.Listen("tcp", "192.168.77.2:5201")
+		ln, err = net.Listen("tcp", net.JoinHostPort(dst, "5201"))
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -143,7 +179,7 @@ func transfer(t *testing.T, a, b ns.NetNS, n int64) (uint64, uint64) {
 	}()
 	before := txStats(t, a)
 	err := a.Do(func(ns.NetNS) error {
-		c, err := net.DialTimeout("tcp", "192.168.77.2:5201", 5*time.Second)
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(dst, "5201"), 5*time.Second)
 		if err != nil {
 			return err
 		}
