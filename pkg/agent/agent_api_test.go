@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,7 +64,34 @@ func newLab(t *testing.T) *lab {
 		run(t, append([]string{"ip", "-n"}, c...)...)
 	}
 	run(t, "ip", "netns", "exec", l.r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	setBigTCP(t, l.a, "a0", 185000)
 	return l
+}
+
+// setBigTCP raises the uplink's GSO/GRO limits (IPv6 and IPv4 variants;
+// Debian's iproute2 cannot set the IPv4 ones, netlink can).
+// Equivalent to: ip link set $dev gso_max_size $n gro_max_size $n gso_ipv4_max_size $n gro_ipv4_max_size $n
+func setBigTCP(t *testing.T, nsName, dev string, size int) {
+	t.Helper()
+	n, err := nsOf(nsName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	h, err := netlink.NewHandleAt(netns.NsHandle(n.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	l, err := h.LinkByName(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []func(netlink.Link, int) error{h.LinkSetGSOMaxSize, h.LinkSetGROMaxSize, h.LinkSetGSOIPv4MaxSize, h.LinkSetGROIPv4MaxSize} {
+		if err := set(l, size); err != nil {
+			t.Fatalf("raising BIG TCP limits on %s: %v", dev, err)
+		}
+	}
 }
 
 // routerRoutesPodCIDRs makes the underlay route node-a's and node-c's pod
@@ -260,9 +289,9 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	if fdb := output("bridge", "-n", l.a, "fdb", "show", "dev", "oo-vxlan4"); !strings.Contains(fdb, "02:00:00:00:00:0c dst 192.168.88.3") {
 		t.Errorf("FDB entry for node-c missing:\n%s", fdb)
 	}
-	waitFor(t, 10*time.Second, "pod MTU 1450 with a VXLAN peer", func() (bool, string) {
+	waitFor(t, 10*time.Second, "pod MTU 1450 and no BIG TCP with a VXLAN peer", func() (bool, string) {
 		s, err := state.Read(stateDir)
-		return err == nil && s.MTU == 1450 && s.Modes["vxlan"] == 1 && s.Modes["native"] == 2, fmt.Sprintf("%+v", s)
+		return err == nil && s.MTU == 1450 && s.Modes["vxlan"] == 1 && s.Modes["native"] == 2 && s.GSOMaxSize == 0, fmt.Sprintf("%+v", s)
 	})
 
 	t.Log("the underlay starts routing pod CIDRs: both ends probe OK -> native via the next hop")
@@ -278,9 +307,9 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	cf.NativeProbe = map[string]bool{"node-a": true}
 	l.setAnnotation(t, "node-c", annotation(t, cf))
 	waitRoute(t, l, "-4", "10.244.3.0/24 via 192.168.77.2 dev a0", true)
-	waitFor(t, 10*time.Second, "full MTU and BIG-TCP-free state with every path native", func() (bool, string) {
+	waitFor(t, 10*time.Second, "full MTU and BIG TCP with every path native", func() (bool, string) {
 		s, err := state.Read(stateDir)
-		return err == nil && s.MTU == 1500 && s.Modes["native"] == 3, fmt.Sprintf("%+v", s)
+		return err == nil && s.MTU == 1500 && s.Modes["native"] == 3 && s.GSOMaxSize == 185000 && s.GROMaxSize == 185000, fmt.Sprintf("%+v", s)
 	})
 	if out := output("ip", "netns", "exec", l.a, "ping", "-c1", "-W2", "-I", "10.244.1.1", "10.244.3.1"); !strings.Contains(out, "1 received") {
 		t.Errorf("native path to node-c's pod CIDR does not answer:\n%s", out)

@@ -108,8 +108,19 @@ func (k *netKernel) InspectUplink(local LocalNode) (Uplink, error) {
 	if err != nil {
 		return Uplink{}, fmt.Errorf("looking up uplink %s: %w", top.Name, err)
 	}
-	return Uplink{Name: top.Name, Index: l.Attrs().Index, MTU: top.MTU, Verdict: offload.VerdictOf(p),
-		GSOMaxSize: int(top.GSOMaxSize), GROMaxSize: int(top.GROMaxSize)}, nil
+	up := Uplink{Name: top.Name, Index: l.Attrs().Index, MTU: top.MTU, Verdict: offload.VerdictOf(p)}
+	up.GSOMaxSize, up.GROMaxSize = bigTCPSizes(top, local)
+	return up, nil
+}
+
+// bigTCPSizes returns the GSO/GRO sizes the uplink accepts for every pod
+// family this node has (IPv4 BIG TCP has its own limits, gso_ipv4_max_size).
+func bigTCPSizes(d offload.Device, local LocalNode) (gso, gro int) {
+	gso, gro = int(d.GSOMaxSize), int(d.GROMaxSize)
+	if _, ok := local.PodCIDR(4); ok {
+		gso, gro = min(gso, int(d.GSOIPv4MaxSize)), min(gro, int(d.GROIPv4MaxSize))
+	}
+	return gso, gro
 }
 
 // deviceWith returns the device holding ip.

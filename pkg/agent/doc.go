@@ -1,0 +1,77 @@
+// Package agent is the control side of the offload-overlay node agent: it
+// reads its own Node, publishes this node's facts, watches every other Node,
+// decides the datapath of each pair and has the kernel converge to it.
+//
+// The loop, and why it is shaped this way:
+//
+//   - One writer, one object. The agent patches only its own Node: the
+//     annotation offload-overlay.io/node (a JSON merge patch of that one key)
+//     and the NetworkUnavailable=False condition (nodes/status, a strategic
+//     merge keyed by type, so kubelet's conditions stay). Peers learn
+//     everything from annotations; no agent ever writes another Node.
+//   - Symmetric inputs. The decision for a pair is computed on both ends
+//     from the two published annotations (verdict, encapsulations, uplink
+//     MTU, native-probe results, underlay routes), so both ends choose the
+//     same mode: asymmetric paths break rp_filter and conntrack.
+//   - Coalesced, diffed converges. Informer events only enqueue one key
+//     ("sync"); a burst of Node updates costs one converge. A converge
+//     recomputes the desired paths in memory (cheap: parsing and a pure
+//     function per peer) and programs only the paths that differ from the
+//     last applied set, so a Node change costs O(1) netlink calls. Route
+//     lookups towards peers are cached between resyncs. The resync timer
+//     ("resync") also lets the kernel side re-read the kernel and repair
+//     drift; nothing is ever flushed.
+//   - Heartbeats are filtered. Kubelets update Node status every few
+//     seconds; only changes of the annotation, pod CIDRs or addresses (and a
+//     condition someone else overwrote on our Node) enqueue a converge.
+//   - Hostile or broken annotations never hijack a route. A node is a peer
+//     only if its annotation parses, has our version, names unicast endpoint
+//     IPs (no loopback, link-local, multicast, broadcast) and unicast VTEP
+//     MACs, and its spec.podCIDRs lie inside the cluster CIDR of their
+//     family, cover no node's endpoint IP, and overlap neither our pod
+//     CIDRs nor another peer's. Between two overlapping peers the older Node
+//     wins (creation time, then name), so the result does not depend on the
+//     order events arrive in. Rejected nodes are logged once per reason and
+//     counted (offload_overlay_ignored_peers).
+//   - Ready means converged. The state file (pkg/state, read by the CNI
+//     plugin's STATUS and ADD) says not-ready with a reason until the first
+//     full converge ("waiting for node n1: node has no spec.podCIDRs
+//     allocated yet"); the NetworkUnavailable condition is set only then.
+//   - The pod MTU is the smallest MTU over the paths in use (the full uplink
+//     MTU when every path is native); with no peer yet, the MTU an off-link
+//     peer of this node's own kind would get, so early pods do not need a
+//     smaller MTU later. BIG TCP sizes go into the state file only when
+//     every path is native and the uplink itself accepts them.
+//   - Stopping is not cleaning. SIGTERM stops the loop and leaves devices,
+//     routes, neighbours, FDB entries, rules and the state file in place: an
+//     agent upgrade drops no established pod connection and the CNI plugin
+//     keeps accepting pods. `offload-overlay-agent cleanup` removes it all.
+//
+// The native probe (decision rule 2). For an off-link peer the underlay may
+// or may not route pod CIDRs (a cloud route table, BGP); only a test of the
+// real path tells. Every agent puts the first address of each of its pod
+// CIDRs (10.244.1.1 for 10.244.1.0/24: host-local's gateway, never given to
+// a pod) on lo as a /32 (/128), so every node answers ICMP at a known
+// address inside its own pod CIDR. To probe peer P (pod CIDR 10.244.3.0/24)
+// through the underlay next hop G, the agent installs a temporary host route
+// that bypasses whatever path P currently has,
+//
+//	ip route replace 10.244.3.1/32 via G dev <uplink> src 10.244.1.1 proto 0x50
+//
+// sends up to three ICMP echo requests from 10.244.1.1 to 10.244.3.1 on a
+// raw socket, and removes the route. A reply proves that the underlay
+// delivers to P's pod CIDR natively; P's own probe proves the reverse
+// direction, and each agent publishes its result per peer in its
+// annotation (nativeProbe). The decision picks native only when both ends
+// report success. Probes run when a new off-link peer appears and on the
+// probe timer (--probe-period); a changed result republishes the annotation
+// and re-decides the pair. The probe is skipped when the operator already
+// vouched for the underlay (--underlay-routes-pod-cidrs) or forced a tunnel
+// mode. The /32 only shadows P's probe address, never a pod, for about a
+// second; proto 0x50 keeps it apart from the peer routes (proto 0x4f) and
+// lets cleanup find leftovers of an interrupted probe.
+//
+// GRO: the VXLAN device has GRO on (its default); rx-udp-gro-forwarding on
+// the uplink is left alone, because the lab measured no gain from it on
+// this datapath (see shared kernel-lab notes in the README).
+package agent
