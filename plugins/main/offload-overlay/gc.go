@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 
+	"github.com/offload-overlay/offload-overlay/pkg/cniexec"
 	"github.com/offload-overlay/offload-overlay/pkg/config"
 	"github.com/offload-overlay/offload-overlay/pkg/podnet"
 )
@@ -69,7 +68,7 @@ func cmdGC(args *skel.CmdArgs) error {
 	for a := range stale {
 		errs = append(errs, releaseIPAM(conf.IPAM.Type, ipamConf, a))
 	}
-	if err := invoke.DelegateGC(context.TODO(), conf.IPAM.Type, ipamConf, nil); err != nil {
+	if err := ipamGC(conf.IPAM.Type, ipamConf); err != nil {
 		errs = append(errs, fmt.Errorf("IPAM %s GC: %w", conf.IPAM.Type, err))
 	}
 	return errors.Join(errs...)
@@ -113,13 +112,8 @@ func hostLocalAttachments(conf *config.NetConf) ([]podnet.Attachment, error) {
 // releaseIPAM runs the IPAM plugin's DEL for one attachment (GC has no
 // container ID or ifname of its own to pass through the environment).
 func releaseIPAM(plugin string, ipamConf []byte, a podnet.Attachment) error {
-	cniPath := os.Getenv("CNI_PATH")
-	path, err := invoke.FindInPath(plugin, filepath.SplitList(cniPath))
-	if err != nil {
-		return fmt.Errorf("finding IPAM plugin %s: %w", plugin, err)
-	}
-	args := &invoke.Args{Command: "DEL", ContainerID: a.ContainerID, IfName: a.IfName, Path: cniPath}
-	if err := invoke.ExecPluginWithoutResult(context.TODO(), path, ipamConf, args, nil); err != nil {
+	o := cniexec.Override{Command: "DEL", ContainerID: a.ContainerID, IfName: a.IfName}
+	if _, err := cniexec.Run(plugin, ipamConf, o); err != nil {
 		return fmt.Errorf("IPAM %s DEL of %s/%s: %w", plugin, a.ContainerID, a.IfName, err)
 	}
 	return nil

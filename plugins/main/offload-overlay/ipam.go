@@ -1,28 +1,20 @@
 package main
 
 import (
-	"context"
-
-	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/offload-overlay/offload-overlay/pkg/cniexec"
 )
 
-// IPAM delegation. These are what plugins/pkg/ipam's ExecAdd & co do;
-// calling invoke directly keeps that package's iptables and nftables
-// dependencies (pulled in by its ConfigureIface) out of the binary.
+// IPAM delegation through pkg/cniexec (see its doc.go for why not
+// libcni's invoke).
 
-func ipamAdd(plugin string, conf []byte) (types.Result, error) {
-	return invoke.DelegateAdd(context.TODO(), plugin, conf, nil)
-}
+func ipamAdd(plugin string, conf []byte) (types.Result, error) { return cniexec.Add(plugin, conf) }
 
-func ipamDel(plugin string, conf []byte) error {
-	return invoke.DelegateDel(context.TODO(), plugin, conf, nil)
-}
+func ipamDel(plugin string, conf []byte) error { return cniexec.Call(plugin, "DEL", conf) }
 
-func ipamCheck(plugin string, conf []byte) error {
-	return invoke.DelegateCheck(context.TODO(), plugin, conf, nil)
-}
+func ipamCheck(plugin string, conf []byte) error { return cniexec.Call(plugin, "CHECK", conf) }
 
-func ipamStatus(plugin string, conf []byte) error {
-	return invoke.DelegateStatus(context.TODO(), plugin, conf, nil)
-}
+func ipamStatus(plugin string, conf []byte) error { return cniexec.Call(plugin, "STATUS", conf) }
+
+func ipamGC(plugin string, conf []byte) error { return cniexec.Call(plugin, "GC", conf) }
