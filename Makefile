@@ -86,7 +86,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	@if go list -deps ./plugins/main/offload-overlay | grep -q '^k8s.io/client-go'; then echo "CNI binary must not link client-go"; exit 1; fi
-	@if go list -deps ./plugins/main/offload-overlay | grep -qE '^(github.com/coreos/go-iptables|sigs.k8s.io/knftables)'; then echo "CNI binary must not link iptables/nftables (masquerade is the agent's job)"; exit 1; fi
+	@if go list -deps ./plugins/main/offload-overlay | grep -qE '^(github.com/coreos/go-iptables|sigs.k8s.io/knftables|net/http)$$'; then echo "CNI binary must not link iptables/nftables (masquerade is the agent's job) or net/http"; exit 1; fi
 
 # test-unit: every Go package; privileged tests (real kernel, throwaway netns)
 # run when root and skip otherwise.
