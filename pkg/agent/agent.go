@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -240,6 +241,7 @@ func (a *Agent) waitForLocal(ctx context.Context) error {
 		}
 		if err == nil {
 			a.local = local
+			a.seedProbes(n)
 			return nil
 		}
 		reason := fmt.Sprintf("waiting for node %s: %v", a.cfg.NodeName, err)
@@ -250,6 +252,26 @@ func (a *Agent) waitForLocal(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(time.Second):
 		}
+	}
+}
+
+// seedProbes starts from the probe results our previous instance
+// published, so a restarted agent decides every pair exactly as before
+// (no native -> VXLAN -> native flap while the first probes run); the
+// probe loop re-checks them at once.
+func (a *Agent) seedProbes(n *corev1.Node) {
+	raw, ok := n.Annotations[nodeinfo.AnnotationKey]
+	if !ok {
+		return
+	}
+	var prev nodeinfo.Facts
+	if err := json.Unmarshal([]byte(raw), &prev); err != nil || prev.Version != nodeinfo.FactsVersion {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for peer, ok := range prev.NativeProbe {
+		a.probeOK[peer] = ok
 	}
 }
 

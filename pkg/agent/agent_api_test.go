@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -395,6 +396,42 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	}
 	if s, err := state.Read(stateDir); err != nil || !s.Ready {
 		t.Errorf("state after stop: %+v %v", s, err)
+	}
+
+	t.Log("a restarted agent adopts the datapath: no route, neighbour or FDB change")
+	mon := exec.Command("ip", "-n", l.a, "monitor", "route", "neigh")
+	monOut := &syncBuffer{}
+	mon.Stdout, mon.Stderr = monOut, monOut
+	if err := mon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	kernel2, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789, Masq: agent.IPTablesMasq{}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := agent.New(cfg, agent.Deps{Client: nodeClient, Kernel: kernel2, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done2 := make(chan error, 1)
+	go func() { done2 <- a2.Run(ctx2) }()
+	waitFor(t, 15*time.Second, "restarted agent ready", func() (bool, string) { return a2.Ready(), "" })
+	time.Sleep(time.Second) // first probe round and resync
+	cancel2()
+	<-done2
+	_ = mon.Process.Kill()
+	_ = mon.Wait()
+	for _, line := range strings.Split(monOut.String(), "\n") {
+		if strings.Contains(line, "10.244.") || strings.Contains(line, "fd00:10:244") || strings.Contains(line, "lladdr 02:00") {
+			if !strings.Contains(line, "proto 80") { // the probe's temporary /32
+				t.Errorf("restart changed the datapath: %s", line)
+			}
+		}
+	}
+	if after := l.routes("-4"); after != before {
+		t.Errorf("routes changed across restart:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
 	t.Log("cleanup removes everything")

@@ -29,8 +29,8 @@ func (a *Agent) probeResults(peers []Peer) map[string]bool {
 // kicks it when a peer was never probed.
 func (a *Agent) setProbeTargets(ts []probeTarget) {
 	a.mu.Lock()
+	fresh := a.targets == nil && len(ts) > 0 // first targets: confirm seeded results now
 	a.targets = ts
-	fresh := false
 	for _, t := range ts {
 		if _, seen := a.probeOK[t.peer]; !seen {
 			fresh = true
