@@ -79,14 +79,17 @@ func TestEnsureVXLAN(t *testing.T) {
 	for _, tc := range []struct {
 		name, local, cidr string
 		mtu               int
+		csum              bool
 	}{
-		{"ipv4", "192.0.2.1", "192.0.2.1/24", 1450},
-		{"ipv6", "2001:db8::1", "2001:db8::1/64", 1430},
+		{"ipv4", "192.0.2.1", "192.0.2.1/24", 1450, false},
+		{"ipv4 udpcsum", "192.0.2.1", "192.0.2.1/24", 1450, true},
+		{"ipv6 udp6zerocsumtx", "2001:db8::1", "2001:db8::1/64", 1430, false},
+		{"ipv6 udpcsum", "2001:db8::1", "2001:db8::1/64", 1430, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, up := newNodeNS(t, tc.cidr)
 			err := n.Do(func(ns.NetNS) error {
-				cfg := Config{LocalIP: netip.MustParseAddr(tc.local), UplinkIndex: up, VNI: 1}
+				cfg := Config{LocalIP: netip.MustParseAddr(tc.local), UplinkIndex: up, VNI: 1, UDPCsum: tc.csum}
 				d1, err := Ensure(nil, cfg)
 				if err != nil {
 					t.Fatalf("Ensure: %v", err)
@@ -101,6 +104,12 @@ func TestEnsureVXLAN(t *testing.T) {
 				v := l.(*netlink.Vxlan)
 				if v.Learning || v.VxlanId != 1 || v.Port != 4789 || v.VtepDevIndex != up || v.MTU != tc.mtu {
 					t.Errorf("device read back %+v", v)
+				}
+				if v.SrcAddr.To4() == nil && (v.UDP6ZeroCSumTx == tc.csum || !v.UDP6ZeroCSumRx) {
+					t.Errorf("ipv6 checksum flags: zerocsumtx %t zerocsumrx %t, want tx %t rx true", v.UDP6ZeroCSumTx, v.UDP6ZeroCSumRx, !tc.csum)
+				}
+				if v.SrcAddr.To4() != nil && tc.csum && !v.UDPCSum {
+					t.Error("ipv4 udpcsum not set")
 				}
 				if v.HardwareAddr.String() != VTEPMAC(cfg.LocalIP).String() {
 					t.Errorf("mac %s, want %s", v.HardwareAddr, VTEPMAC(cfg.LocalIP))
