@@ -322,3 +322,31 @@ func TestGC(t *testing.T) {
 }
 
 var statePodCIDRs = state.NodeState{Ready: true, MTU: 1400, PodCIDRs: []string{"10.85.0.0/24"}}
+
+// TestDelAfterStateGone: ranges came from the node state at ADD; the state
+// file is gone at DEL (agent uninstalled first): the address is released.
+func TestDelAfterStateGone(t *testing.T) {
+	requireRoot(t)
+	refCNIDir(t)
+	host, dataDir, stateDir := newNS(t), t.TempDir(), t.TempDir()
+	writeState(t, stateDir, &state.NodeState{Ready: true, MTU: 1400, PodCIDRs: []string{"10.86.0.0/24", "fd86::/64"}})
+	conf := testConf{Version: "1.1.0", Name: "nostate", DataDir: dataDir, StateDir: stateDir}.bytes(t)
+	p := newPod(t, "ctr-nostate", conf)
+	if err := p.add(t, host); err != nil {
+		t.Fatal(err)
+	}
+	if err := state.Remove(stateDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.del(host); err != nil {
+		t.Fatalf("DEL without state: %v", err)
+	}
+	assertClean(t, host, dataDir, "nostate")
+}
+
+func TestVersions(t *testing.T) {
+	got := strings.Join(supportedVersions.SupportedVersions(), ",")
+	if got != strings.Join(allVersions, ",") {
+		t.Errorf("supported versions %s", got)
+	}
+}
