@@ -44,9 +44,6 @@ type netKernel struct {
 	conv *peers.Converger
 	// lo addresses we added (probe addresses).
 	loAddrs []netip.Prefix
-	// probeH is a second handle for the probe goroutine (a handle's
-	// sockets are not safe for concurrent requests).
-	probeH *netlink.Handle
 }
 
 // NewKernel opens a netlink handle in cfg.NetNS (or the current namespace).

@@ -33,28 +33,17 @@ const probeRouteProtocol = 0x50
 //	ping -c 3 -W 1 -I $src $dst
 //	ip route del $dst/32 proto 0x50
 func (k *netKernel) probeICMP(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error {
-	h, err := k.probeHandle()
+	h, err := handleIn(k.cfg.NetNS) // one per probe: probes run concurrently
 	if err != nil {
 		return err
 	}
+	defer h.Close()
 	rt := probeRoute(src, dst, gw, devIndex)
 	if err := h.RouteReplace(rt); err != nil {
 		return fmt.Errorf("adding probe route %s via %s: %w", dst, gw, err)
 	}
 	defer func() { _ = h.RouteDel(rt) }()
 	return k.do(func() error { return echo(ctx, src, dst) })
-}
-
-func (k *netKernel) probeHandle() (*netlink.Handle, error) {
-	if k.probeH != nil {
-		return k.probeH, nil
-	}
-	h, err := handleIn(k.cfg.NetNS)
-	if err != nil {
-		return nil, err
-	}
-	k.probeH = h
-	return h, nil
 }
 
 func probeRoute(src, dst, gw netip.Addr, devIndex int) *netlink.Route {
