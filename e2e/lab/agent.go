@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
+	"github.com/offload-overlay/offload-overlay/e2e/topo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
@@ -105,9 +106,10 @@ func (l *Lab) createNode(ctx context.Context, n *Node) error {
 	return nil
 }
 
-// DeleteNode removes a node as an operator would (kubectl delete node) and
-// then its namespace, as if the machine were gone.
-func (l *Lab) DeleteNode(ctx context.Context, name string) error {
+// RemoveNode removes a node as if its machine were gone: the Node object is
+// deleted (kubectl delete node), its agent killed, its pods' and its own
+// namespaces deleted (no CNI DEL: nothing runs there any more).
+func (l *Lab) RemoveNode(ctx context.Context, name string) error {
 	n := l.NodeByName(name)
 	if n == nil {
 		return fmt.Errorf("no node %s", name)
@@ -116,7 +118,21 @@ func (l *Lab) DeleteNode(ctx context.Context, name string) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting Node %s: %w", name, err)
 	}
-	return l.stopAgent(n, false)
+	if err := l.stopAgent(n, false); err != nil {
+		return err
+	}
+	var pods []*Pod
+	for _, p := range l.Pods {
+		if p.Node != name {
+			pods = append(pods, p)
+			continue
+		}
+		if err := topo.DelNetns(p.Netns); err != nil {
+			return err
+		}
+	}
+	l.Pods = pods
+	return topo.DelNetns(n.Netns)
 }
 
 // agentProc is one running agent.

@@ -25,7 +25,7 @@ func TestManualDatapath(t *testing.T) {
 	for _, tc := range []struct {
 		variant int
 		path    Datapath
-	}{{1, DatapathNative}, {2, DatapathVXLAN}, {3, DatapathVXLAN}, {4, DatapathNative}} {
+	}{{2, DatapathVXLAN}, {4, DatapathNative}} {
 		t.Run(fmt.Sprintf("variant%d-%s", tc.variant, tc.path), func(t *testing.T) {
 			spec, _ := topo.VariantSpec(tc.variant, false)
 			spec.Prefix, spec.Site = "oom-", 27
@@ -52,7 +52,7 @@ func TestManualDatapath(t *testing.T) {
 				t.Fatal(err)
 			}
 			pa, pb := l.PodsOn("n1")[0], l.PodsOn("n2")[0]
-			sums := perf.Interleave(ctx, 1, CaseBare, l.PairCases(pa, pb, perf.Options{Duration: 2 * time.Second}))
+			sums := perf.Interleave(ctx, 1, CaseBare, l.PairCases(pa, pb, perf.Options{Duration: time.Second}))
 			for _, s := range sums {
 				t.Logf("%-18s %6.1f Gbit/s ratio %.2f cpu/Gbps %.1f sizes %v err %v", s.Name, s.Gbps, s.Ratio, s.CPUPerGbps, s.Sizes, s.Err)
 			}
