@@ -61,6 +61,7 @@ type Agent struct {
 	facts       nodeinfo.Facts
 	published   string
 	applied     map[string]Path
+	parsed      *peerCache
 	routes      map[netip.Addr]Route
 	carries     map[netip.Prefix]bool
 	unreachable map[string]string
@@ -98,7 +99,7 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, cs: d.Client, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
-		applied: map[string]Path{}, unreachable: map[string]string{}, ignoredLog: map[string]string{},
+		applied: map[string]Path{}, parsed: newPeerCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
 		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
 		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
 	}

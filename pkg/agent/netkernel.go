@@ -358,3 +358,13 @@ func (k *netKernel) Cleanup(podCIDRs []netip.Prefix) error {
 	}
 	return errors.Join(errs...)
 }
+
+// NetlinkStats returns the peer converger's cumulative netlink writes and
+// dumps (benchmarks read it through an interface assertion).
+func (k *netKernel) NetlinkStats() (writes, reads uint64) {
+	if k.conv == nil {
+		return 0, 0
+	}
+	s := k.conv.Stats()
+	return s.Writes, s.Reads
+}

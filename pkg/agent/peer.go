@@ -109,22 +109,20 @@ func isZero(b []byte) bool {
 // older Node (creation time, then name) keeps its CIDR, so the outcome is
 // the same whether the agent sees the nodes one by one or all at once.
 func selectPeers(local LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
+	return selectPeersWith(peerFrom, local, clusterCIDRs, nodes)
+}
+
+// selectPeersWith is selectPeers with the per-node parser injected (the
+// agent passes a cache keyed by resourceVersion).
+func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
 	nodes = append([]*corev1.Node(nil), nodes...)
 	sort.Slice(nodes, func(i, j int) bool { return olderFirst(nodes[i], nodes[j]) })
-	var taken []owned
-	for _, pc := range local.PodCIDRs {
-		taken = append(taken, owned{pc, "this node"})
-	}
 	var candidates []Peer
-	endpoints := map[netip.Addr]string{}
-	for _, ip := range local.IPs {
-		endpoints[ip] = "this node"
-	}
 	for _, n := range nodes {
 		if n.Name == local.Name {
 			continue
 		}
-		p, err := peerFrom(n)
+		p, err := parse(n)
 		switch {
 		case errors.Is(err, errNotYet):
 			waiting = append(waiting, n.Name)
@@ -132,20 +130,29 @@ func selectPeers(local LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.N
 			ignored = append(ignored, Ignored{n.Name, err.Error()})
 		default:
 			candidates = append(candidates, p)
-			for _, ip := range p.IPs {
-				if ip.IsValid() {
-					endpoints[ip] = "node " + p.Name
-				}
+		}
+	}
+	idx := newCIDRIndex(candidates)
+	for _, ip := range local.IPs {
+		idx.addEndpoint(ip, "this node")
+	}
+	for _, p := range candidates {
+		for _, ip := range p.IPs {
+			if ip.IsValid() {
+				idx.addEndpoint(ip, "node "+p.Name)
 			}
 		}
 	}
+	for _, pc := range local.PodCIDRs {
+		idx.take(pc, "this node")
+	}
 	for _, p := range candidates {
-		if err := checkPlacement(p, clusterCIDRs, taken, endpoints); err != nil {
+		if err := checkPlacement(p, clusterCIDRs, idx); err != nil {
 			ignored = append(ignored, Ignored{p.Name, err.Error()})
 			continue
 		}
 		for _, pc := range p.PodCIDRs {
-			taken = append(taken, owned{pc, "node " + p.Name})
+			idx.take(pc, "node "+p.Name)
 		}
 		peers = append(peers, p)
 	}
@@ -153,31 +160,107 @@ func selectPeers(local LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.N
 	return peers, ignored, waiting
 }
 
+// checkPlacement rejects a pod CIDR outside the cluster CIDRs, one that
+// covers any node's tunnel endpoint (the route would swallow the underlay),
+// and one that overlaps a CIDR already taken.
+func checkPlacement(p Peer, clusterCIDRs []netip.Prefix, idx *cidrIndex) error {
+	for _, c := range p.PodCIDRs {
+		if outside(c, clusterCIDRs) {
+			return fmt.Errorf("pod CIDR %s is outside the cluster CIDRs %v", c, clusterCIDRs)
+		}
+		if ip, owner, ok := idx.endpointIn(c); ok {
+			return fmt.Errorf("pod CIDR %s contains the node IP %s of %s", c, ip, owner)
+		}
+		if t, owner, ok := idx.overlap(c); ok {
+			return fmt.Errorf("pod CIDR %s overlaps %s of %s", c, t, owner)
+		}
+	}
+	return nil
+}
+
+// cidrIndex answers "does pod CIDR c overlap a taken CIDR" and "does c
+// contain a node IP" in O(number of distinct prefix lengths) instead of
+// O(peers), so validating 1000 peers is linear, not quadratic.
+type cidrIndex struct {
+	exact map[netip.Prefix]owned // taken CIDRs
+	lens  map[int]bool           // their distinct lengths
+	// under[b] maps a taken CIDR (or node IP) truncated to b bits to
+	// itself, for every length b some candidate pod CIDR has.
+	under     map[int]map[netip.Prefix]owned
+	endpoints map[int]map[netip.Prefix]ownedIP
+}
+
 type owned struct {
 	cidr  netip.Prefix
 	owner string
 }
 
-// checkPlacement rejects a pod CIDR outside the cluster CIDRs, one that
-// covers any node's tunnel endpoint (the route would swallow the underlay),
-// and one that overlaps a CIDR already taken.
-func checkPlacement(p Peer, clusterCIDRs []netip.Prefix, taken []owned, endpoints map[netip.Addr]string) error {
-	for _, c := range p.PodCIDRs {
-		if outside(c, clusterCIDRs) {
-			return fmt.Errorf("pod CIDR %s is outside the cluster CIDRs %v", c, clusterCIDRs)
-		}
-		for ip, owner := range endpoints {
-			if c.Contains(ip) {
-				return fmt.Errorf("pod CIDR %s contains the node IP %s of %s", c, ip, owner)
-			}
-		}
-		for _, o := range taken {
-			if o.cidr.Overlaps(c) {
-				return fmt.Errorf("pod CIDR %s overlaps %s of %s", c, o.cidr, o.owner)
+type ownedIP struct {
+	ip    netip.Addr
+	owner string
+}
+
+func newCIDRIndex(candidates []Peer) *cidrIndex {
+	x := &cidrIndex{exact: map[netip.Prefix]owned{}, lens: map[int]bool{},
+		under: map[int]map[netip.Prefix]owned{}, endpoints: map[int]map[netip.Prefix]ownedIP{}}
+	for _, p := range candidates {
+		for _, c := range p.PodCIDRs {
+			if x.under[c.Bits()] == nil {
+				x.under[c.Bits()] = map[netip.Prefix]owned{}
+				x.endpoints[c.Bits()] = map[netip.Prefix]ownedIP{}
 			}
 		}
 	}
-	return nil
+	return x
+}
+
+func (x *cidrIndex) take(c netip.Prefix, owner string) {
+	o := owned{c, owner}
+	x.exact[c] = o
+	x.lens[c.Bits()] = true
+	for b, m := range x.under {
+		if b <= c.Bits() {
+			m[truncate(c.Addr(), b)] = o
+		}
+	}
+}
+
+func (x *cidrIndex) addEndpoint(ip netip.Addr, owner string) {
+	for b, m := range x.endpoints {
+		if b <= ip.BitLen() {
+			m[truncate(ip, b)] = ownedIP{ip, owner}
+		}
+	}
+}
+
+// overlap finds a taken CIDR that contains c, equals it, or lies inside it.
+func (x *cidrIndex) overlap(c netip.Prefix) (netip.Prefix, string, bool) {
+	for b := range x.lens {
+		if b <= c.Bits() {
+			if o, ok := x.exact[truncate(c.Addr(), b)]; ok {
+				return o.cidr, o.owner, true
+			}
+		}
+	}
+	if o, ok := x.under[c.Bits()][c]; ok {
+		return o.cidr, o.owner, true
+	}
+	return netip.Prefix{}, "", false
+}
+
+func (x *cidrIndex) endpointIn(c netip.Prefix) (netip.Addr, string, bool) {
+	o, ok := x.endpoints[c.Bits()][c]
+	return o.ip, o.owner, ok
+}
+
+// truncate is a's network of length b (an invalid prefix when b is longer
+// than a's family allows, which matches nothing).
+func truncate(a netip.Addr, b int) netip.Prefix {
+	p, err := a.Prefix(b)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	return p
 }
 
 // outside reports whether c lies outside the cluster CIDR of its family
@@ -198,4 +281,42 @@ func olderFirst(a, b *corev1.Node) bool {
 		return ta.Before(tb)
 	}
 	return a.Name < b.Name
+}
+
+// peerCache remembers parsed nodes by resourceVersion, so a converge after
+// one Node change parses one annotation, not all of them. Used only by the
+// worker goroutine.
+type peerCache struct {
+	entries map[string]cachedPeer
+	seen    map[string]bool
+}
+
+type cachedPeer struct {
+	rv   string
+	peer Peer
+	err  error
+}
+
+func newPeerCache() *peerCache { return &peerCache{entries: map[string]cachedPeer{}} }
+
+// parse returns peerFrom(n), from the cache when n is unchanged.
+func (c *peerCache) parse(n *corev1.Node) (Peer, error) {
+	c.seen[n.Name] = true
+	if e, ok := c.entries[n.Name]; ok && e.rv == n.ResourceVersion && n.ResourceVersion != "" {
+		return e.peer, e.err
+	}
+	p, err := peerFrom(n)
+	c.entries[n.Name] = cachedPeer{n.ResourceVersion, p, err}
+	return p, err
+}
+
+// begin starts a pass; end drops nodes the pass did not see (deleted).
+func (c *peerCache) begin() { c.seen = map[string]bool{} }
+
+func (c *peerCache) end() {
+	for name := range c.entries {
+		if !c.seen[name] {
+			delete(c.entries, name)
+		}
+	}
 }

@@ -125,10 +125,17 @@ func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
 			t.Fatalf("peers %v ignored %v", peers, ignored)
 		}
 	}
+	// A newer, wider CIDR that would swallow an older peer's is refused too.
+	wide := mkNode("wide", 4, annot(t, facts("192.168.0.4")), "10.244.0.0/22")
+	small := mkNode("small", 1, annot(t, facts("192.168.0.5")), "10.244.2.128/25")
+	peers, ignored, _ := selectPeers(LocalNode{Name: "me"}, nil, []*corev1.Node{wide, small})
+	if len(peers) != 1 || peers[0].Name != "small" || len(ignored) != 1 || !strings.Contains(ignored[0].Reason, "overlaps 10.244.2.128/25 of node small") {
+		t.Fatalf("wide CIDR: peers %v ignored %v", peers, ignored)
+	}
 	// Without a cluster CIDR, a hijacking pod CIDR is still refused because
 	// it covers a node IP.
 	hijack := mkNode("hijack", 3, annot(t, facts("192.168.1.7")), "192.168.0.0/16")
-	_, ignored, _ := selectPeers(local, nil, []*corev1.Node{hijack})
+	_, ignored, _ = selectPeers(local, nil, []*corev1.Node{hijack})
 	if len(ignored) != 1 || !strings.Contains(ignored[0].Reason, "contains the node IP") {
 		t.Fatalf("hijack not refused: %v", ignored)
 	}

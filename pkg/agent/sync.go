@@ -34,7 +34,9 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	if full || a.routes == nil {
 		a.routes, a.carries = map[netip.Addr]Route{}, map[netip.Prefix]bool{}
 	}
-	peers, ignored, waiting := selectPeers(a.local, a.cfg.ClusterCIDRs, nodes)
+	a.parsed.begin()
+	peers, ignored, waiting := selectPeersWith(a.parsed.parse, a.local, a.cfg.ClusterCIDRs, nodes)
+	a.parsed.end()
 	a.facts.NativeProbe, a.facts.UnderlayRoutes = a.probeResults(peers), a.underlayRoutes(peers)
 	v := a.computePaths(a.local, a.facts, a.up, peers, a.routeTo)
 	v.ignored = append(ignored, v.ignored...)
