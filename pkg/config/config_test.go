@@ -107,6 +107,8 @@ func TestDerive(t *testing.T) {
 			uplink: noUplink, wantCode: types.ErrTryAgainLater},
 		{name: "no ranges anywhere", conf: `{` + base + `,"mtu":1400,"ipam":{"type":"host-local"}}`,
 			uplink: noUplink, wantCode: types.ErrTryAgainLater},
+		{name: "other IPAM untouched", conf: `{` + base + `,"ipam":{"type":"dhcp"}}`,
+			node: node, uplink: noUplink, wantMTU: 1450, wantGSO: 185000},
 		{name: "state without cidrs", conf: `{` + base + `,"ipam":{"type":"host-local"}}`,
 			node: &state.NodeState{MTU: 1500}, uplink: noUplink, wantCode: types.ErrTryAgainLater},
 	}

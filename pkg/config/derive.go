@@ -14,6 +14,10 @@ import (
 // BIG TCP on; at or below it the kernel defaults are left alone.
 const BigTCPThreshold = 65536
 
+// HostLocal is the IPAM plugin whose ranges the plugin fills from the
+// node's pod CIDRs.
+const HostLocal = "host-local"
+
 // releaseOnlyCIDR fills host-local's ranges on DEL and GC when neither the
 // config nor the node state has any: host-local releases by container ID and
 // ifname and never looks at the range, but refuses a config without one.
@@ -77,8 +81,12 @@ func (c *NetConf) podMTU(node *state.NodeState, uplinkMTU func() (int, error)) (
 // from the node's pod CIDRs (one range set per family). Without ranges and
 // without pod CIDRs it returns a CNI error with code 11 (try again later):
 // the agent has not published the node's CIDRs yet.
+//
+// Only host-local's configuration is filled: other IPAM plugins (dhcp,
+// whereabouts, ...) have their own address configuration and get the
+// configuration as received.
 func (c *NetConf) IPAMConfig(node *state.NodeState) ([]byte, error) {
-	if c.HasRanges() {
+	if c.HasRanges() || c.IPAM.Type != HostLocal {
 		return c.raw, nil
 	}
 	if node == nil || len(node.PodCIDRs) == 0 {

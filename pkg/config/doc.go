@@ -18,7 +18,8 @@
 // pod CIDR, but a DaemonSet ships one conflist to all nodes. The agent
 // publishes the node's podCIDRs in the state file; when the conflist has no
 // ipam.ranges and no ipam.subnet, the plugin writes one range set per family
-// from those CIDRs into the IPAM configuration before delegating. Explicit
+// from those CIDRs into the IPAM configuration (host-local only; other IPAM
+// plugins keep their own address configuration) before delegating. Explicit
 // ranges always win, which is also what makes the plugin usable with no agent
 // at all (explicit mtu + explicit ranges, e.g. in tests or on a single node).
 package config

@@ -56,7 +56,7 @@ func cmdGC(args *skel.CmdArgs) error {
 		stale[v.Attachment] = true
 		errs = append(errs, podnet.DeleteHostVeth(host, v.Name))
 	}
-	if conf.IPAM.Type == "host-local" {
+	if conf.IPAM.Type == config.HostLocal {
 		allocs, err := hostLocalAttachments(conf)
 		errs = append(errs, err)
 		for _, a := range allocs {
