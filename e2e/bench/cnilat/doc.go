@@ -23,7 +23,7 @@
 // of a 3.6 MB static binary), 0.2 ms config and state file, 5.6 ms the
 // host-local exec (its own exec and start dominate), during which the veth
 // pair is created in parallel (1.4-3.4 ms, hidden), then 0.2 ms for the
-// pod and host addresses and routes (9 netlink requests) and 0.2 ms for
+// pod and host addresses and routes (one netlink request each) and 0.2 ms for
 // the forwarding check and the result. ADD is two process starts plus
 // file locking in host-local; ptp adds its veth setup serially and
 // iptables when ipMasq is on. DEL (~24 ms) is the kernel deleting the

@@ -69,10 +69,10 @@ func cmdAdd(args *skel.CmdArgs) error {
 			return
 		}
 		if veth.err == nil {
-			_ = podnet.DeleteHostVeth(host, spec.HostName)
+			warnRollback("deleting host veth", podnet.DeleteHostVeth(host, spec.HostName))
 		}
 		if ipamErr == nil {
-			_ = ipamDel(conf.IPAM.Type, derived.IPAMConf)
+			warnRollback("releasing IPAM", ipamDel(conf.IPAM.Type, derived.IPAMConf))
 		}
 	}()
 	if ipamErr != nil {

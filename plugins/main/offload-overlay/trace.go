@@ -55,3 +55,11 @@ func (p *phases) log() {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// warnRollback logs a failed rollback step on stderr (the runtime keeps it);
+// the ADD error itself is what the runtime acts on.
+func warnRollback(step string, err error) {
+	if err != nil {
+		slog.New(slog.NewTextHandler(os.Stderr, nil)).Warn("offload-overlay ADD rollback incomplete", "step", step, "err", err)
+	}
+}
