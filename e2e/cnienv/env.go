@@ -10,7 +10,9 @@ import (
 	"runtime"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 )
@@ -63,7 +65,10 @@ func New(work, pluginBin, refDir string) (*Env, error) {
 		return nil, fmt.Errorf("creating host netns: %w", err)
 	}
 	e.HostNS = host
-	e.CNI = libcni.NewCNIConfigWithCacheDir([]string{e.BinDir}, filepath.Join(work, "cache"), nil)
+	// An explicit exec: libcni sets a nil one lazily, racing when an Env
+	// serves concurrent pods.
+	runner := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}
+	e.CNI = libcni.NewCNIConfigWithCacheDir([]string{e.BinDir}, filepath.Join(work, "cache"), runner)
 	return e, nil
 }
 
