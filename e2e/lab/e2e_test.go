@@ -24,7 +24,7 @@ const (
 
 // upAgentLab brings up a lab with the real agent, or skips when the
 // Kubernetes binaries are missing (fails in CI, see k8senv.Required).
-func upAgentLab(t *testing.T, variant int, podRoutes bool) *Lab {
+func upAgentLab(t *testing.T, variant int, podRoutes bool, agentArgs ...string) *Lab {
 	t.Helper()
 	requireRoot(t)
 	k8senv.RequireBinaries(t, "kube-apiserver")
@@ -35,7 +35,7 @@ func upAgentLab(t *testing.T, variant int, podRoutes bool) *Lab {
 	spec.Prefix, spec.Site = e2ePrefix, e2eSite
 	TB = t
 	t.Cleanup(func() { TB = nil })
-	l, err := Up(context.Background(), Config{Spec: spec, Progress: t.Logf})
+	l, err := Up(context.Background(), Config{Spec: spec, AgentArgs: agentArgs, Progress: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +50,10 @@ func upAgentLab(t *testing.T, variant int, podRoutes bool) *Lab {
 // expectedMode is the mode the lab predicts between two nodes of a variant,
 // and whether doctor alone (which assumes the peer is of the same kind and
 // knows no probe result) can predict it.
-func expectedMode(variant int, podRoutes bool, a, b *Node) (mode string, doctorKnows bool) {
+func expectedMode(variant int, podRoutes, flag bool, a, b *Node) (mode string, doctorKnows bool) {
 	switch {
+	case variant == 3 && flag:
+		return "native", true // the operator says the underlay routes pod CIDRs
 	case variant == 3 && podRoutes:
 		return "native", false // native because both agents' probes succeed
 	case a.Segment == b.Segment:
@@ -70,17 +72,22 @@ func expectedMode(variant int, podRoutes bool, a, b *Node) (mode string, doctorK
 // namespace masqueraded as their node.
 func TestE2EVariants(t *testing.T) {
 	for _, tc := range []struct {
-		variant   int
-		podRoutes bool
-	}{{1, false}, {2, false}, {3, false}, {3, true}, {4, false}, {5, false}} {
+		variant         int
+		podRoutes, flag bool
+	}{{1, false, false}, {2, false, false}, {3, false, false}, {3, true, false}, {3, true, true}, {4, false, false}, {5, false, false}} {
 		name := fmt.Sprintf("variant%d", tc.variant)
+		var args []string
 		if tc.podRoutes {
 			name += "-podroutes"
 		}
+		if tc.flag {
+			name += "-flag"
+			args = append(args, "--underlay-routes-pod-cidrs")
+		}
 		t.Run(name, func(t *testing.T) {
-			l := upAgentLab(t, tc.variant, tc.podRoutes)
+			l := upAgentLab(t, tc.variant, tc.podRoutes, args...)
 			start := time.Now()
-			checkModes(t, l, tc.variant, tc.podRoutes)
+			checkModes(t, l, tc.variant, tc.podRoutes, tc.flag)
 			checkReachability(t, l)
 			checkPMTU(t, l)
 			checkMasquerade(t, l)
@@ -89,7 +96,7 @@ func TestE2EVariants(t *testing.T) {
 	}
 }
 
-func checkModes(t *testing.T, l *Lab, variant int, podRoutes bool) {
+func checkModes(t *testing.T, l *Lab, variant int, podRoutes, flag bool) {
 	t.Helper()
 	ctx := context.Background()
 	// The native probe may need a moment after the agents are ready.
@@ -99,7 +106,7 @@ func checkModes(t *testing.T, l *Lab, variant int, podRoutes bool) {
 			if a == b {
 				continue
 			}
-			want, doctorKnows := expectedMode(variant, podRoutes, a, b)
+			want, doctorKnows := expectedMode(variant, podRoutes, flag, a, b)
 			pb := l.PodsOn(b.Name)[0]
 			got, dev, err := l.KernelMode(a, pb.IPv4)
 			for err == nil && got != want && time.Now().Before(deadline) {

@@ -157,6 +157,11 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 // node IPAM would allocate) and records them in the spec so the router can
 // carry them.
 func (l *Lab) assignPodCIDRs() error {
+	// A killed earlier run may have left state (a "ready" state file, IPAM
+	// allocations): start from empty directories.
+	if err := os.RemoveAll(l.RunDir); err != nil {
+		return fmt.Errorf("removing stale %s: %w", l.RunDir, err)
+	}
 	if err := os.MkdirAll(l.RunDir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", l.RunDir, err)
 	}
@@ -175,6 +180,9 @@ func (l *Lab) assignPodCIDRs() error {
 			n.PodCIDRs = append(n.PodCIDRs, p.String())
 		}
 		dir := filepath.Join(RunRoot, l.cfg.Spec.Prefix+n.Name)
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("removing stale %s: %w", dir, err)
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", dir, err)
 		}

@@ -47,6 +47,7 @@ type Options struct {
 	Rounds   int
 	Duration time.Duration
 	Prefix   string
+	Site     int
 	Progress func(string, ...any)
 }
 
@@ -58,7 +59,7 @@ func Run(ctx context.Context, v Variant, o Options) Result {
 		res.Err = err
 		return res
 	}
-	spec.Prefix = o.Prefix
+	spec.Prefix, spec.Site = o.Prefix, o.Site
 	l, err := lab.Up(ctx, lab.Config{Spec: spec, PodsPerNode: 1, Progress: o.Progress})
 	if err != nil {
 		res.Err = err

@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	o := labbench.Options{Prefix: "oob-"}
+	o := labbench.Options{Prefix: "oob-", Site: 25}
 	flag.IntVar(&o.Rounds, "rounds", 3, "interleaved rounds")
 	flag.DurationVar(&o.Duration, "t", 3*time.Second, "iperf3 duration per run")
 	out := flag.String("out", "e2e/results", "directory for the Markdown report and PNG chart")
