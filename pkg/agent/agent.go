@@ -75,6 +75,7 @@ type Agent struct {
 	targets    []probeTarget
 	probeKick  chan struct{}
 	ready      atomic.Bool
+	reprobe    atomic.Bool
 	lastSyncAt atomic.Int64
 }
 
@@ -120,6 +121,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "offload-overlay-nodes"})
 	defer a.queue.ShutDown()
+	if err := nodes.Informer().SetTransform(trimNode); err != nil {
+		return fmt.Errorf("setting node transform: %w", err)
+	}
 	if _, err := nodes.Informer().AddEventHandler(a.handlers()); err != nil {
 		return fmt.Errorf("registering node event handler: %w", err)
 	}
@@ -134,6 +138,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.initNode(ctx); err != nil {
 		return err
 	}
+	if err := a.kernel.WatchRoutes(ctx, a.routesChanged); err != nil {
+		a.log.Warn("no route monitor: underlay changes are seen at the next resync", "err", err)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.worker(ctx) }()
@@ -144,6 +151,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Wait()
 	a.log.Info("agent stopped; datapath left in place")
 	return nil
+}
+
+// routeSettle lets a burst of underlay route changes (an interface
+// flapping, a routing daemon reloading) end before the agent re-reads.
+const routeSettle = time.Second
+
+// routesChanged runs on the route monitor's goroutine: it asks for a full
+// converge (fresh route lookups, kernel re-read) and a new probe round.
+func (a *Agent) routesChanged() {
+	a.reprobe.Store(true)
+	a.queue.AddAfter(keyResync, routeSettle)
 }
 
 // Ready reports whether the first full converge has completed.
@@ -202,6 +220,25 @@ func (a *Agent) handlers() cache.ResourceEventHandlerFuncs {
 		},
 		DeleteFunc: func(any) { a.queue.Add(keySync) },
 	}
+}
+
+// trimNode keeps only what the agent reads from a Node (name, creation
+// time, our annotation, pod CIDRs, addresses, conditions) in the informer
+// cache: real Nodes carry image lists and managed fields of tens of KB each,
+// which would dominate the agent's memory in a large cluster.
+func trimNode(obj any) (any, error) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil // a tombstone: passed through
+	}
+	t := &corev1.Node{TypeMeta: n.TypeMeta}
+	t.Name, t.UID, t.ResourceVersion, t.CreationTimestamp = n.Name, n.UID, n.ResourceVersion, n.CreationTimestamp
+	if v, ok := n.Annotations[nodeinfo.AnnotationKey]; ok {
+		t.Annotations = map[string]string{nodeinfo.AnnotationKey: v}
+	}
+	t.Spec.PodCIDR, t.Spec.PodCIDRs = n.Spec.PodCIDR, n.Spec.PodCIDRs
+	t.Status.Addresses, t.Status.Conditions = n.Status.Addresses, n.Status.Conditions
+	return t, nil
 }
 
 func relevantChange(o, n *corev1.Node) bool {

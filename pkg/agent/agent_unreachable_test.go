@@ -68,7 +68,7 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 	stateDir := t.TempDir()
 	cfg := &config.Config{NodeName: "node-a", StateDir: stateDir, VNI: 1, VXLANPort: 4789,
 		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")},
-		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: time.Second, ProbePeriod: time.Minute}
+		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: time.Hour, ProbePeriod: time.Hour}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), nil))
 	kernel, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789, Log: log})
@@ -123,6 +123,7 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 	}
 
 	t.Log("the underlay carries the pod CIDRs on both ends: native over the tunnel, no second level")
+	t.Log("(resync is 1 h: the route monitor must notice the new underlay route)")
 	run(t, "ip", "-n", l.a, "route", "add", "10.244.0.0/16", "via", "192.168.99.2", "dev", "u0")
 	xf.UnderlayRoutes = map[string]bool{"node-a": true}
 	l.setAnnotation(t, "node-x", annotation(t, xf))

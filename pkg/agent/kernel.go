@@ -90,6 +90,9 @@ type Kernel interface {
 	// ProbeNative sends an ICMP echo from our probe address to the peer's
 	// probe address via the underlay next hop gw (see doc.go).
 	ProbeNative(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error
+	// WatchRoutes calls changed whenever a route that is not ours changes
+	// (an underlay change), until ctx ends.
+	WatchRoutes(ctx context.Context, changed func()) error
 	// Cleanup removes everything the agent created; podCIDRs (from the
 	// state file) name the probe addresses on lo.
 	Cleanup(podCIDRs []netip.Prefix) error

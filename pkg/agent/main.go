@@ -25,6 +25,10 @@ func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	rc.UserAgent = "offload-overlay-agent/" + cfg.NodeName
+	// Protobuf for reads and watches: a third of JSON's decode allocations
+	// at 1000 Nodes (patches stay JSON: they are built as JSON).
+	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	rc.ContentType = "application/json"
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("building Kubernetes client: %w", err)

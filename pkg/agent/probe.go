@@ -83,10 +83,15 @@ func (a *Agent) setProbeTargets(ts []probeTarget) {
 	}
 	a.mu.Unlock()
 	if fresh {
-		select {
-		case a.probeKick <- struct{}{}:
-		default:
-		}
+		a.kickProbes()
+	}
+}
+
+// kickProbes asks the probe loop for a round now.
+func (a *Agent) kickProbes() {
+	select {
+	case a.probeKick <- struct{}{}:
+	default:
 	}
 }
 

@@ -42,6 +42,9 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	v.ignored = append(ignored, v.ignored...)
 	a.logIgnored(v.ignored)
 	a.setProbeTargets(v.probes)
+	if full && a.reprobe.Swap(false) {
+		a.kickProbes() // the underlay changed: native reachability may have too
+	}
 
 	if err := a.program(v.paths, full); err != nil {
 		return err

@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -195,7 +198,7 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer cancel()
 	for !a.Ready() {
 		if time.Since(start) > 2*time.Minute {
 			b.Fatal("agent not ready after 2 minutes")
@@ -253,6 +256,117 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 	b.Logf("one peer change (VTEP MAC of a VXLAN peer): in the FDB %s after the API patch (watch latency included); "+
 		"%d converge(s) taking %.1f ms (recompute of %d peers in memory + writes); netlink writes %d, dumps %d",
 		change.Round(time.Millisecond), inc1.count-inc0.count, (inc1.sum-inc0.sum)*1000, nPeers, w1-w0, r1-r0)
+	cancel()
+	<-done
+	if err := agent.Cleanup(kernel, stateDir); err != nil {
+		b.Fatal(err)
+	}
+	binaryRSS(b, env, netns, nsName)
 	b.ReportMetric(firstConverge.Seconds(), "s/first-converge")
 	b.ReportMetric(float64(w1-w0), "netlink-writes/change")
+}
+
+// binaryRSS runs the real agent binary (bin/offload-overlay-agent, from
+// make build) in the node's namespace against the same 1000 peers and
+// prints its resident memory once it has converged.
+func binaryRSS(b *testing.B, env *k8senv.Env, netns ns.NetNS, nsName string) {
+	bin, err := filepath.Abs("../../../bin/offload-overlay-agent")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		b.Logf("agent binary RSS: skipped, %s missing (make build)", bin)
+		return
+	}
+	port := forwardInto(b, netns, strings.TrimPrefix(env.URL, "https://"))
+	dir := b.TempDir()
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := k8senv.WriteKubeconfig(kc, fmt.Sprintf("https://127.0.0.1:%d", port), env.CACertFile, env.AdminToken); err != nil {
+		b.Fatal(err)
+	}
+	stateDir := filepath.Join(dir, "state")
+	cmd := exec.Command("ip", "netns", "exec", nsName, bin, "run", "--node-name", "bench-node", "--kubeconfig", kc,
+		"--state-dir", stateDir, "--metrics-addr", "", "--cluster-cidr", "10.0.0.0/8", "--resync-period", "1h",
+		"--probe-period", "1h", "--log-level", "error")
+	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("OO_AGENT_BENCH_ENV"))...)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		_ = exec.Command("ip", "netns", "exec", nsName, bin, "cleanup", "--state-dir", stateDir).Run()
+	}()
+	start := time.Now()
+	for {
+		if st, err := state.Read(stateDir); err == nil && st.Ready {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			b.Fatal("agent binary not ready after a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ready := time.Since(start)
+	time.Sleep(2 * time.Second) // start-up resync and the first probe round
+	rss, hwm := procMem(cmd.Process.Pid)
+	b.Logf("agent binary at %d peers: ready %s after exec, RSS %s, peak RSS %s", nPeers, ready.Round(time.Millisecond), rss, hwm)
+}
+
+// forwardInto listens on 127.0.0.1 inside netns and forwards every
+// connection to target in this process's own namespace, so a process in
+// the node namespace reaches the API server without touching host devices.
+func forwardInto(b *testing.B, netns ns.NetNS, target string) int {
+	var ln net.Listener
+	err := netns.Do(func(ns.NetNS) error {
+		var err error
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				d, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer d.Close()
+				go func() { _, _ = io.Copy(d, c) }()
+				_, _ = io.Copy(c, d)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func procMem(pid int) (rss, hwm string) {
+	raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	var anon, file string
+	defer func() { rss += " (anonymous " + anon + ", file-backed " + file + ")" }()
+	for _, l := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "RssAnon:" {
+			anon = f[1] + " kB"
+		}
+		if len(f) >= 2 && f[0] == "RssFile:" {
+			file = f[1] + " kB"
+		}
+		if len(f) >= 2 && f[0] == "VmRSS:" {
+			rss = f[1] + " kB"
+		}
+		if len(f) >= 2 && f[0] == "VmHWM:" {
+			hwm = f[1] + " kB"
+		}
+	}
+	return rss, hwm
 }
