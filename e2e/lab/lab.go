@@ -54,6 +54,7 @@ type Lab struct {
 	// RunDir holds per-node state, logs and the kubeconfig.
 	RunDir string
 	cni    *cniRunner
+	unlock func()
 }
 
 // Node is one lab node with what the lab assigned to it.
@@ -119,6 +120,9 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 	}
 	l := &Lab{cfg: cfg, RunDir: filepath.Join(RunRoot, cfg.Spec.Prefix+"lab")}
 	var err error
+	if l.unlock, err = topo.Lock(cfg.Spec.Prefix); err != nil {
+		return nil, err
+	}
 	success := false
 	defer func() {
 		if !success {
@@ -245,6 +249,9 @@ func (l *Lab) Down() error {
 		}
 	}
 	errs = append(errs, os.RemoveAll(l.RunDir))
+	if l.unlock != nil {
+		l.unlock()
+	}
 	return errors.Join(errs...)
 }
 

@@ -35,6 +35,11 @@ func TestVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			spec.Prefix, spec.Site = testPrefix, 30
+			unlock, err := Lock(testPrefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(unlock)
 			t.Cleanup(func() { _ = Down(testPrefix) })
 			lab, err := Up(spec)
 			if err != nil {
