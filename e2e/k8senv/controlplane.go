@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,8 +45,14 @@ func (e *Env) StartControllerManager(t testing.TB, o ControllerManagerOptions) *
 		if mask == 0 {
 			mask = 24
 		}
-		args = append(args, "--allocate-node-cidrs=true", "--cluster-cidr="+o.ClusterCIDR,
-			"--node-cidr-mask-size-ipv4="+strconv.Itoa(mask), "--node-cidr-mask-size-ipv6=120")
+		args = append(args, "--allocate-node-cidrs=true", "--cluster-cidr="+o.ClusterCIDR)
+		if strings.Contains(o.ClusterCIDR, ",") { // dual-stack: one mask per family
+			args = append(args, "--node-cidr-mask-size-ipv4="+strconv.Itoa(mask), "--node-cidr-mask-size-ipv6=120")
+		} else if strings.Contains(o.ClusterCIDR, ":") {
+			args = append(args, "--node-cidr-mask-size=120")
+		} else {
+			args = append(args, "--node-cidr-mask-size="+strconv.Itoa(mask))
+		}
 	}
 	args = append(args, o.ExtraArgs...)
 	return e.startExtra(t, "kube-controller-manager", args)

@@ -1,0 +1,163 @@
+package cluster
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offload-overlay/offload-overlay/e2e/topo"
+)
+
+func repoRoot(t testing.TB) string {
+	d, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func refCNIDir() string {
+	if d := os.Getenv("REF_CNI_DIR"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "offload-overlay", "cni-plugins-v1.9.1")
+}
+
+// phases prints how long each phase of the e2e took.
+type phases struct {
+	t           testing.TB
+	start, last time.Time
+}
+
+func newPhases(t testing.TB) *phases {
+	now := time.Now()
+	return &phases{t: t, start: now, last: now}
+}
+
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.t.Logf("=== phase %-34s %6.1fs (total %6.1fs)", name, now.Sub(p.last).Seconds(), now.Sub(p.start).Seconds())
+	p.last = now
+}
+
+// labPrediction is the datapath the lab measured as best for a pair of
+// nodes, from the underlay alone: same L2 segment (also the tunnel
+// underlay's) -> native; a tunnel underlay on one end -> native when the
+// router carries pod CIDRs for it, else unreachable (never two tunnel
+// levels); different plain segments -> native when the router carries every
+// pod CIDR, else one VXLAN level.
+func labPrediction(tp *topo.Topology) func(a, b *Node) string {
+	routes := func(seg string) bool {
+		for _, s := range tp.Spec.PodRouteSegments {
+			if s == "*" || s == seg {
+				return true
+			}
+		}
+		return false
+	}
+	return func(a, b *Node) string {
+		sa := tp.NodeByName(strings.TrimPrefix(a.Name, Prefix)).Segment
+		sb := tp.NodeByName(strings.TrimPrefix(b.Name, Prefix)).Segment
+		switch {
+		case sa == sb:
+			return "native"
+		case sa == topo.SegX || sb == topo.SegX:
+			if routes(topo.SegX) {
+				return "native"
+			}
+			return "unreachable"
+		case routes(sa) && routes(sb):
+			return "native"
+		}
+		return "vxlan"
+	}
+}
+
+// TestCluster is the multi-node Kubernetes e2e: a mixed cluster covering the
+// lab's underlays at once (the lab's variant 5: n2-n3 on one L2 segment, n1
+// behind the router, n3 without tunnel segmentation, n4 on a VXLAN underlay
+// that routes pod CIDRs) plus n5, added later on n1's segment.
+func TestCluster(t *testing.T) {
+	ph := newPhases(t)
+	spec, err := topo.VariantSpec(5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Nodes = append(spec.Nodes, topo.NodeSpec{Name: "n5", Segment: topo.SegA})
+	c := Up(t, Options{Spec: spec, Repo: repoRoot(t), RefCNIDir: refCNIDir(), Deferred: []string{"n5"}})
+	ph.done("cluster up, nodes NotReady")
+
+	before := map[string]string{}
+	for _, n := range c.Nodes {
+		s, err := n.NetSnapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[n.Name] = s
+	}
+	if err := c.Install(3 * time.Minute); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	ph.done("kubectl apply -> all nodes Ready")
+	t.Run("network-available", func(t *testing.T) { CheckNodesNetworkAvailable(t, c) })
+	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
+	ph.done("modes per peer")
+
+	if err := c.Apply(webManifest(len(c.Nodes))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitPodsReady("app=web", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := c.Pods("app=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph.done("workloads ready")
+	t.Run("pod-to-pod", func(t *testing.T) { CheckPodToPod(t, c, pods) })
+	t.Run("service", func(t *testing.T) { CheckService(t, c, pods) })
+	t.Run("apiserver", func(t *testing.T) { CheckAPIServer(t, c, pods) })
+	outside, err := c.StartOutsideServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, outside) })
+	t.Run("hostport", func(t *testing.T) { CheckHostPort(t, c, c.Nodes[len(c.Nodes)-1], c.Nodes[0]) })
+	ph.done("connectivity checks")
+	t.Run("libcni-check-status-gc", func(t *testing.T) { CheckLibCNI(t, c, c.Nodes[0]) })
+	ph.done("libcni CHECK/STATUS/GC")
+
+	t.Run("restarts-keep-connections", func(t *testing.T) { checkRestarts(t, c, pods) })
+	ph.done("containerd + DaemonSet restarts")
+	t.Run("node-remove-add", func(t *testing.T) { checkNodeRemoveAdd(t, c) })
+	ph.done("node removed and added")
+
+	t.Run("pods-deleted-leave-nothing", func(t *testing.T) {
+		for _, args := range [][]string{{"delete", "deploy", "web", "--wait=true"}, {"delete", "pods", "--all", "--wait=true", "--grace-period=1"}} {
+			if _, err := c.Kubectl(args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range c.Nodes {
+			var left []string
+			err := waitFor(20*time.Second, func() error {
+				var err error
+				left, err = n.Leftovers()
+				if err == nil && len(left) > 0 {
+					err = errLeft
+				}
+				return err
+			})
+			if err != nil {
+				t.Errorf("%s after deleting every pod: %v %v", n.Name, err, left)
+			}
+		}
+	})
+	ph.done("pods deleted")
+
+	t.Run("uninstall-restores-nodes", func(t *testing.T) { checkUninstall(t, c, before) })
+	ph.done("kubectl delete -f + cleanup")
+}

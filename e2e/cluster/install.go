@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AgentNamespace and AgentDaemonSet are the manifest's names.
+const (
+	AgentNamespace = "offload-overlay"
+	AgentDaemonSet = "offload-overlay"
+)
+
+// Install does what an operator does: kubectl apply -f the manifest. It then
+// waits for the DaemonSet to roll out and every node to be Ready.
+func (c *Cluster) Install(timeout time.Duration) error {
+	if _, err := c.Kubectl("apply", "-f", filepath.Join(c.opts.Repo, ManifestPath)); err != nil {
+		return err
+	}
+	return c.WaitInstalled(timeout)
+}
+
+// WaitInstalled waits for the DaemonSet rollout and every node Ready.
+func (c *Cluster) WaitInstalled(timeout time.Duration) error {
+	if _, err := c.Kubectl("-n", AgentNamespace, "rollout", "status", "ds/"+AgentDaemonSet, fmt.Sprintf("--timeout=%ds", int(timeout.Seconds()))); err != nil {
+		return fmt.Errorf("%w\n%s", err, c.agentDiagnostics())
+	}
+	return c.WaitNodesReady(timeout)
+}
+
+// WaitNodesReady waits until every node of the cluster is Ready.
+func (c *Cluster) WaitNodesReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		notReady := []string{}
+		for _, n := range c.Nodes {
+			node, err := c.Client.CoreV1().Nodes().Get(context.Background(), n.Name, metav1.GetOptions{})
+			if err != nil {
+				notReady = append(notReady, n.Name+": "+err.Error())
+				continue
+			}
+			if st, why := NodeCondition(node, corev1.NodeReady); st != corev1.ConditionTrue {
+				notReady = append(notReady, n.Name+": "+why)
+			}
+		}
+		if len(notReady) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nodes not Ready after %s: %s\n%s", timeout, strings.Join(notReady, "; "), c.agentDiagnostics())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// AgentPod returns the name of the agent pod on node.
+func (c *Cluster) AgentPod(node string) (string, error) {
+	out, err := c.Kubectl("-n", AgentNamespace, "get", "pods", "-l", "app.kubernetes.io/name=offload-overlay",
+		"--field-selector", "spec.nodeName="+node, "-o", "jsonpath={.items[0].metadata.name}")
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(out) == "" {
+		return "", fmt.Errorf("no agent pod on %s", node)
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// agentDiagnostics describes the agent pods and their logs (for failures).
+func (c *Cluster) agentDiagnostics() string {
+	var b strings.Builder
+	out, _ := c.Kubectl("-n", AgentNamespace, "get", "pods", "-o", "wide")
+	b.WriteString(out)
+	for _, n := range c.Nodes {
+		p, err := c.AgentPod(n.Name)
+		if err != nil {
+			continue
+		}
+		for _, ctr := range []string{"install-cni", "agent"} {
+			logs, _ := c.Kubectl("-n", AgentNamespace, "logs", p, "-c", ctr, "--tail=15")
+			fmt.Fprintf(&b, "--- %s %s (%s):\n%s\n", n.Name, ctr, p, logs)
+		}
+	}
+	return b.String()
+}
