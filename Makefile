@@ -97,7 +97,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 15s ./pkg/config
 
 # test: everything CI runs (.ci/run calls exactly this).
-test: deps lint test-unit fuzz e2e
+test: deps lint test-unit fuzz e2e e2e-cluster
 
 bench: build ref-plugins k8s-bins
 	go test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./e2e/bench/...
