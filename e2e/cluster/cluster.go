@@ -55,6 +55,8 @@ type Cluster struct {
 
 	t          testing.TB
 	opts       Options
+	kubectl    string // kubectl binary and kubeconfig (Remote clusters)
+	kubeconfig string
 	nodeTokens map[string]string
 	proxyToken string
 	images     []string
@@ -282,7 +284,7 @@ const ManifestPath = "conf/kubernetes/offload-overlay.yaml"
 func (c *Cluster) Kubectl(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, k8senv.Bin("kubectl"), append([]string{"--kubeconfig", c.Env.Kubeconfig}, args...)...)
+	cmd := c.kubectlCmd(ctx, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
@@ -303,7 +305,7 @@ func NodeCondition(n *corev1.Node, typ corev1.NodeConditionType) (corev1.Conditi
 func (c *Cluster) kubectlStdin(stdin string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, k8senv.Bin("kubectl"), append([]string{"--kubeconfig", c.Env.Kubeconfig}, args...)...)
+	cmd := c.kubectlCmd(ctx, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
@@ -326,4 +328,23 @@ func (c *Cluster) StartOutsideServer() (string, error) {
 func runOut(bin string, args ...string) (string, error) {
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	return string(out), err
+}
+
+func (c *Cluster) kubectlCmd(ctx context.Context, args ...string) *exec.Cmd {
+	bin, kc := c.kubectl, c.kubeconfig
+	if bin == "" {
+		bin, kc = k8senv.Bin("kubectl"), c.Env.Kubeconfig
+	}
+	return exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kc}, args...)...)
+}
+
+// Remote wraps an existing cluster (kind) for the kubectl-only checks:
+// CheckPodToPod, CheckService, CheckAPIServer. nodeIPs maps node names to
+// InternalIPs (CheckMasquerade).
+func Remote(t testing.TB, kubectl, kubeconfig string, nodeIPs map[string]string) *Cluster {
+	c := &Cluster{t: t, kubectl: kubectl, kubeconfig: kubeconfig}
+	for name, ip := range nodeIPs {
+		c.Nodes = append(c.Nodes, &Node{Name: name, IP: ip, cluster: c})
+	}
+	return c
 }

@@ -106,7 +106,7 @@ func TestCluster(t *testing.T) {
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	ph.done("modes per peer")
 
-	if err := c.Apply(webManifest(len(c.Nodes))); err != nil {
+	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.WaitPodsReady("app=web", 2*time.Minute); err != nil {

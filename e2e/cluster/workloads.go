@@ -12,9 +12,9 @@ type Pod struct {
 	Name, IP, Node string
 }
 
-// webManifest is one test server per node (topology spread), and a ClusterIP
+// WebManifest is one test server per node (topology spread), and a ClusterIP
 // Service in front of them.
-func webManifest(replicas int) string {
+func WebManifest(replicas int) string {
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: default}
