@@ -63,9 +63,13 @@
 // delivers to P's pod CIDR natively; P's own probe proves the reverse
 // direction, and each agent publishes its result per peer in its
 // annotation (nativeProbe). The decision picks native only when both ends
-// report success. Probes run when a new off-link peer appears and on the
-// probe timer (--probe-period); a changed result republishes the annotation
-// and re-decides the pair. The probe is skipped when the operator already
+// report success. Probes run when a new off-link peer appears, on the probe
+// timer (--probe-period), and after an underlay route change (a route
+// monitor, `ip monitor route`, ignoring our own routes, also refreshes the
+// cached route lookups); a changed result republishes the annotation and
+// re-decides the pair. Up to 16 probes run at once. A restarted agent
+// starts from the results its previous instance published, so a restart
+// does not flap native pairs to VXLAN while the first round runs. The probe is skipped when the operator already
 // vouched for the underlay (--underlay-routes-pod-cidrs) or forced a tunnel
 // mode. The /32 only shadows P's probe address, never a pod, for about a
 // second; proto 0x50 keeps it apart from the peer routes (proto 0x4f) and
