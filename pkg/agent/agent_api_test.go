@@ -343,6 +343,13 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		}
 	}
 
+	t.Log("someone removes node-a's annotation: the agent publishes it again")
+	l.patchNode(t, "node-a", map[string]any{"metadata": map[string]any{"annotations": map[string]any{nodeinfo.AnnotationKey: nil}}})
+	waitFor(t, 10*time.Second, "annotation republished", func() (bool, string) {
+		f := l.facts(t, "node-a")
+		return len(f.Endpoints) == 2 && f.NativeProbe["node-c"], fmt.Sprintf("%+v", f)
+	})
+
 	t.Log("peer update: node-b moves to a new IP; the route follows")
 	l.setAnnotation(t, "node-b", annotation(t, nodeinfo.Facts{Version: nodeinfo.FactsVersion, UplinkMTU: 1500, Encaps: []string{"vxlan"},
 		Endpoints: []nodeinfo.Endpoint{{IP: "192.168.77.15", VTEPMAC: "02:00:00:00:00:0b"}, {IP: "fd77::5", VTEPMAC: "02:00:00:00:01:0b"}}}))

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
 )
@@ -80,6 +81,9 @@ func (a *Agent) checkLocal(nodes []*corev1.Node) error {
 		if err != nil {
 			return fmt.Errorf("reading own node: %w", err)
 		}
+		// What our Node carries now: a deleted or overwritten annotation is
+		// published again by this sync.
+		a.published = n.Annotations[nodeinfo.AnnotationKey]
 		if slices.Equal(l.IPs, a.local.IPs) && slices.Equal(l.PodCIDRs, a.local.PodCIDRs) {
 			return nil
 		}
