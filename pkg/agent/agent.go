@@ -55,13 +55,18 @@ type Agent struct {
 	nodeRef   *corev1.ObjectReference
 
 	// Owned by the worker goroutine (one sync at a time).
-	local       LocalNode
-	up          Uplink
-	setup       NodeSetup
-	facts       nodeinfo.Facts
-	published   string
-	applied     map[string]Path
-	parsed      *peerCache
+	local     LocalNode
+	up        Uplink
+	setup     NodeSetup
+	facts     nodeinfo.Facts
+	published string
+	applied   map[string]Path
+	parsed    *peerCache
+	decisions map[string]cachedDecision
+	// decisionsSeen marks cache entries used by the current pass.
+	decisionsSeen map[string]bool
+	// factsGen changes whenever our own facts (verdict, encaps, MTU) do.
+	factsGen    int
 	routes      map[netip.Addr]Route
 	carries     map[netip.Prefix]bool
 	unreachable map[string]string
@@ -332,6 +337,7 @@ func (a *Agent) initNode(ctx context.Context) error {
 		return a.fatal("installing masquerade rules", err)
 	}
 	a.up, a.setup = up, setup
+	a.factsGen++
 	a.facts = nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: version.Version,
 		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU}
 	for _, ip := range a.local.IPs {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
@@ -62,7 +63,13 @@ func (a *Agent) computePaths(local LocalNode, lf nodeinfo.Facts, up Uplink, peer
 			v.paths = append(v.paths, path)
 		}
 	}
-	sort.Slice(v.paths, func(i, j int) bool { return v.paths[i].Key() < v.paths[j].Key() })
+	sort.Slice(v.paths, func(i, j int) bool {
+		if v.paths[i].Peer != v.paths[j].Peer {
+			return v.paths[i].Peer < v.paths[j].Peer
+		}
+		return v.paths[i].Family < v.paths[j].Family
+	})
+	a.pruneDecisions()
 	v.podMTU, v.allNat = a.podMTU(local, lf, up, v.paths)
 	for _, p := range v.paths {
 		v.modes[string(p.Mode)]++
@@ -93,7 +100,8 @@ func (a *Agent) pathFor(local LocalNode, lf nodeinfo.Facts, up Uplink, p Peer, f
 		PeerNodeIP:   peerIP.String(),
 	}
 	in.Local.UplinkMTU = up.MTU
-	res := a.decide(a.cfg.Decision, in)
+	res := a.decideCached(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt,
+		probe: in.Local.NativeProbeOK, underlay: in.Local.UnderlayCarriesPeerPodCIDR, gen: a.factsGen}, in)
 	path := Path{Peer: p.Name, Family: fam, PodCIDR: cidr, PeerIP: peerIP, PeerMAC: p.MACs[famIndex(peerIP)],
 		Mode: res.Mode, DevIndex: rt.DeviceIndex, Reasons: res.Reasons, MTU: res.MTU}
 	if res.Mode == decision.ModeNative && !rt.OnLink {
@@ -153,4 +161,50 @@ func (a *Agent) podMTU(local LocalNode, lf nodeinfo.Facts, up Uplink, paths []Pa
 		return up.MTU, false
 	}
 	return res.MTU, res.Mode == decision.ModeNative
+}
+
+// decisionKey is everything a pair's decision depends on besides the
+// configuration: the peer's Node version (its annotation), our own facts
+// generation, the route to the peer and our per-peer probe and underlay
+// results. An unchanged key reuses the previous result, so a converge after
+// one Node change decides one pair, not all of them.
+type decisionKey struct {
+	peer, rv        string
+	fam             int
+	route           Route
+	probe, underlay bool
+	gen             int
+}
+
+func (a *Agent) decideCached(k decisionKey, in decision.Input) decision.Result {
+	if k.rv == "" { // not from the API (tests): no identity to cache by
+		return a.decide(a.cfg.Decision, in)
+	}
+	if a.decisions == nil {
+		a.decisions, a.decisionsSeen = map[string]cachedDecision{}, map[string]bool{}
+	}
+	id := k.peer + "/" + strconv.Itoa(k.fam)
+	if c, ok := a.decisions[id]; ok && c.key == k {
+		a.decisionsSeen[id] = true
+		return c.res
+	}
+	res := a.decide(a.cfg.Decision, in)
+	a.decisions[id] = cachedDecision{k, res}
+	a.decisionsSeen[id] = true
+	return res
+}
+
+type cachedDecision struct {
+	key decisionKey
+	res decision.Result
+}
+
+// pruneDecisions drops cached decisions of peers the last pass did not see.
+func (a *Agent) pruneDecisions() {
+	for id := range a.decisions {
+		if !a.decisionsSeen[id] {
+			delete(a.decisions, id)
+		}
+	}
+	a.decisionsSeen = map[string]bool{}
 }

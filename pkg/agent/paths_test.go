@@ -1,8 +1,12 @@
 package agent
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/netip"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
@@ -81,5 +85,38 @@ func TestPodMTUWithoutPeers(t *testing.T) {
 	v := ag.computePaths(local, f, Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
 	if v.podMTU != 1430 {
 		t.Fatalf("pod MTU with no peer over an IPv6 underlay = %d, want 1430 (VXLAN over IPv6)", v.podMTU)
+	}
+}
+
+// BenchmarkSync1000 is the in-memory part of one converge at 1000 peers:
+// validation (selectPeers) and the decision for every path.
+func BenchmarkSync1000(b *testing.B) {
+	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
+	var nodes []*corev1.Node
+	for i := 1; i <= 1000; i++ {
+		f := facts(netip.AddrFrom4([4]byte{192, 168, byte(i / 250), byte(i%250 + 1)}).String())
+		f.Verdict = offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+		raw, _ := json.Marshal(f)
+		n := mkNode(fmt.Sprintf("peer-%04d", i), i, string(raw), netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(64 + i>>8), byte(i & 255), 0}), 24).String())
+		n.ResourceVersion = "1"
+		nodes = append(nodes, n)
+	}
+	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide, parsed: newPeerCache()}
+	lf := facts("192.168.250.250")
+	rt := func(ip netip.Addr) (Route, error) {
+		if ip.As4()[3]%2 == 0 {
+			return Route{OnLink: true, DeviceIndex: 2}, nil
+		}
+		return Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
+	}
+	b.ResetTimer()
+	for range b.N {
+		ag.parsed.begin()
+		peers, _, _ := selectPeersWith(ag.parsed.parse, local, nil, nodes)
+		ag.parsed.end()
+		v := ag.computePaths(local, lf, Uplink{MTU: 1500}, peers, rt)
+		if len(v.paths) != 1000 {
+			b.Fatalf("%d paths", len(v.paths))
+		}
 	}
 }

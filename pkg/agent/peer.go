@@ -15,7 +15,9 @@ import (
 
 // Peer is a remote node whose annotation and pod CIDRs passed validation.
 type Peer struct {
-	Name     string
+	Name string
+	// RV is the Node's resourceVersion when it was parsed ("" in tests).
+	RV       string
 	Facts    nodeinfo.Facts
 	PodCIDRs []netip.Prefix
 	// Endpoints by family index (0: IPv4, 1: IPv6); invalid when absent.
@@ -36,7 +38,7 @@ var errNotYet = errors.New("not published yet")
 // peerFrom validates one remote Node on its own: annotation, version,
 // endpoints, pod CIDRs. Overlaps are checked across nodes by selectPeers.
 func peerFrom(n *corev1.Node) (Peer, error) {
-	p := Peer{Name: n.Name}
+	p := Peer{Name: n.Name, RV: n.ResourceVersion}
 	raw, ok := n.Annotations[nodeinfo.AnnotationKey]
 	if !ok {
 		return p, fmt.Errorf("no %s annotation: %w", nodeinfo.AnnotationKey, errNotYet)
