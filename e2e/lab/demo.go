@@ -58,8 +58,9 @@ func (l *Lab) PrintDoctor(ctx context.Context, w io.Writer) error {
 // PairResult is one row of the pod-to-pod table.
 type PairResult struct {
 	From, To *Pod
-	// Mode is what node From's kernel does towards pod To (KernelMode).
-	Mode string
+	// Mode is what node From's kernel does towards pod To (KernelMode),
+	// ReverseMode what To's kernel does towards From.
+	Mode, ReverseMode string
 	// Segmentation notes where super-packets were cut on the sender's uplink.
 	UplinkPacket              float64
 	Auto, VXLAN, Native, Bare perf.Summary
@@ -90,7 +91,11 @@ func (l *Lab) MeasurePairs(ctx context.Context, rounds int, withNative bool, o p
 			}
 			start := time.Now()
 			sums := perf.Interleave(ctx, rounds, CaseBare, cases)
-			row := PairResult{From: pa, To: pb, Mode: mode}
+			rev, _, err := l.KernelMode(b, pa.IPv4)
+			if err != nil {
+				return nil, err
+			}
+			row := PairResult{From: pa, To: pb, Mode: mode, ReverseMode: rev}
 			row.Bare, _ = perf.Find(sums, CaseBare)
 			row.Auto, _ = perf.Find(sums, CaseAuto)
 			row.VXLAN, _ = perf.Find(sums, CaseVXLAN)

@@ -14,6 +14,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/e2e/perf"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
+	"github.com/offload-overlay/offload-overlay/pkg/masq"
 )
 
 // e2ePrefix and e2eSite keep the e2e lab apart from the demo's (ool-, 28).
@@ -339,9 +340,14 @@ func TestE2ETeardown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.HoldLock = true // nobody else starts a lab of this prefix before the checks
+	defer l.Unlock()
 	var dirs []string
 	for _, n := range l.Nodes {
 		dirs = append(dirs, n.Dir)
+		if nat, _ := topo.Exec(n.Netns, "iptables", "-t", "nat", "-S"); !strings.Contains(nat, masq.Chain) {
+			t.Errorf("%s: no %s chain while the lab runs:\n%s", n.Name, masq.Chain, nat)
+		}
 	}
 	if err := l.Down(); err != nil {
 		t.Fatal(err)
@@ -352,6 +358,11 @@ func TestE2ETeardown(t *testing.T) {
 	site := fmt.Sprintf("172.%d.", e2eSite)
 	if routes := hostOut(t, "ip", "route"); strings.Contains(routes, site) {
 		t.Errorf("host routes mention the lab:\n%s", routes)
+	}
+	for _, ipt := range []string{"iptables", "ip6tables"} {
+		if nat := hostOut(t, ipt, "-t", "nat", "-S"); strings.Contains(nat, masq.Chain) {
+			t.Errorf("host %s has the agent's %s chain", ipt, masq.Chain)
+		}
 	}
 	if rules := hostOut(t, "ip", "rule"); rules != rulesBefore {
 		t.Errorf("host rules changed:\n%s\nwas:\n%s", rules, rulesBefore)

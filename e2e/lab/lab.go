@@ -55,6 +55,17 @@ type Lab struct {
 	RunDir string
 	cni    *cniRunner
 	unlock func()
+	// HoldLock keeps the prefix lock after Down until Unlock, so that a
+	// caller can inspect the machine before another run of the same prefix
+	// starts (the teardown test).
+	HoldLock bool
+}
+
+// Unlock releases the prefix lock (Down does it unless HoldLock).
+func (l *Lab) Unlock() {
+	if l.unlock != nil {
+		l.unlock()
+	}
 }
 
 // Node is one lab node with what the lab assigned to it.
@@ -249,8 +260,8 @@ func (l *Lab) Down() error {
 		}
 	}
 	errs = append(errs, os.RemoveAll(l.RunDir))
-	if l.unlock != nil {
-		l.unlock()
+	if !l.HoldLock {
+		l.Unlock()
 	}
 	return errors.Join(errs...)
 }

@@ -26,6 +26,9 @@ var chartCases = []struct {
 // WriteChart draws median Gbit/s per variant (groups) and case (bars) into
 // a PNG file.
 func WriteChart(path string, results []Result) error {
+	if len(results) == 0 {
+		return nil
+	}
 	p := plot.New()
 	p.Title.Text = "pod-to-pod TCP, one stream pinned (median Gbit/s), kernel " + Kernel()
 	p.Y.Label.Text = "Gbit/s"

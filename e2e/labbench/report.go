@@ -25,7 +25,7 @@ func Kernel() string {
 // WriteMarkdown writes the report: header (kernel, machine, method), one
 // table row per variant and case, the targets, BIG TCP, and the CNI latency
 // table (cniTable, preformatted, may be empty).
-func WriteMarkdown(w io.Writer, results []Result, o Options, chart, cniTable string) {
+func WriteMarkdown(w io.Writer, results []Result, mixed *Mixed, o Options, chart, cniTable string) {
 	fmt.Fprintf(w, "# Lab benchmark: pod-to-pod throughput per underlay and mode\n\n")
 	fmt.Fprintf(w, "Kernel %s, %d CPUs, %s, %s.\n\n", Kernel(), runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version())
 	fmt.Fprintf(w, "Method: two node namespaces per variant (e2e/topo), the real agent against a real kube-apiserver, one pod per node through the real CNI plugin; "+
@@ -45,7 +45,11 @@ func WriteMarkdown(w io.Writer, results []Result, o Options, chart, cniTable str
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Variant.Name, r.Mode, s.Name, gbps(s), ratio(s), cpu(s), size(s))
 		}
 	}
-	fmt.Fprintf(w, "\n![throughput per variant and mode](%s)\n\n## Targets (ratios of medians, same run)\n\n", chart)
+	fmt.Fprintf(w, "\n![throughput per variant and mode](%s)\n\n", chart)
+	if mixed != nil {
+		writeMixed(w, *mixed)
+	}
+	fmt.Fprintf(w, "## Targets (ratios of medians, same run)\n\n")
 	for _, r := range results {
 		for _, t := range r.Targets() {
 			fmt.Fprintf(w, "- %s\n", t)
@@ -104,4 +108,25 @@ func size(s perf.Summary) string {
 		return fmt.Sprintf("%s (veth below: %s)", perf.FormatSize(b), perf.FormatSize(lower))
 	}
 	return perf.FormatSize(b)
+}
+
+// writeMixed writes variant 5's per-pair table: decisions differ per pair,
+// and both ends must agree.
+func writeMixed(w io.Writer, m Mixed) {
+	fmt.Fprintf(w, "## 5 mixed cluster (n1 on a; n2, n3 on b, n3 without tunnel segmentation; n4 on a VXLAN underlay)\n\n")
+	if m.Err != nil {
+		fmt.Fprintf(w, "error: %s\n\n", oneLine(m.Err))
+		return
+	}
+	fmt.Fprintf(w, "| pair | auto (both ends) | auto Gbit/s (ratio) | forced VXLAN | forced native | bare | bytes/packet |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range m.Rows {
+		agree := r.Mode
+		if r.ReverseMode != r.Mode {
+			agree = fmt.Sprintf("%s / %s DISAGREE", r.Mode, r.ReverseMode)
+		}
+		fmt.Fprintf(w, "| %s->%s | %s | %s (%s) | %s (%s) | %s (%s) | %s | %s |\n", r.From.Node, r.To.Node, agree,
+			gbps(r.Auto), ratio(r.Auto), gbps(r.VXLAN), ratio(r.VXLAN), gbps(r.Native), ratio(r.Native), gbps(r.Bare),
+			perf.FormatSize(r.UplinkPacket))
+	}
+	fmt.Fprintln(w)
 }

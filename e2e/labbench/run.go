@@ -151,3 +151,30 @@ func (r Result) Targets() []string {
 	}
 	return out
 }
+
+// Mixed is variant 5: the four-node mixed cluster, every pair measured.
+type Mixed struct {
+	Rows []lab.PairResult
+	Err  error
+}
+
+// RunMixed measures every node pair of variant 5 (auto, forced VXLAN, forced
+// native, bare), interleaved per pair.
+func RunMixed(ctx context.Context, o Options) Mixed {
+	spec, err := topo.VariantSpec(5, false)
+	if err != nil {
+		return Mixed{Err: err}
+	}
+	spec.Prefix, spec.Site = o.Prefix, o.Site
+	l, err := lab.Up(ctx, lab.Config{Spec: spec, PodsPerNode: 1, Progress: o.Progress})
+	if err != nil {
+		return Mixed{Err: err}
+	}
+	defer func() {
+		if err := l.Down(); err != nil {
+			o.Progress("teardown: %v", err)
+		}
+	}()
+	rows, err := l.MeasurePairs(ctx, o.Rounds, true, perf.Options{Duration: o.Duration}, o.Progress)
+	return Mixed{Rows: rows, Err: err}
+}

@@ -52,6 +52,12 @@ func run(o labbench.Options, out, only string, pods int) error {
 			return ctx.Err()
 		}
 	}
+	var mixed *labbench.Mixed
+	if only == "" || strings.Contains(","+only+",", ",5,") {
+		o.Progress("variant 5 mixed cluster: bringing up 4 nodes")
+		m := labbench.RunMixed(ctx, o)
+		mixed = &m
+	}
 	cni := ""
 	if pods > 0 {
 		o.Progress("CNI ADD/DEL latency, %d pods per plugin", pods)
@@ -71,7 +77,7 @@ func run(o labbench.Options, out, only string, pods int) error {
 		return err
 	}
 	var md bytes.Buffer
-	labbench.WriteMarkdown(&md, results, o, png, cni)
+	labbench.WriteMarkdown(&md, results, mixed, o, png, cni)
 	mdPath := filepath.Join(out, base+".md")
 	if err := os.WriteFile(mdPath, md.Bytes(), 0o644); err != nil {
 		return err
