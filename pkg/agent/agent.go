@@ -25,6 +25,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
+	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
 )
 
@@ -116,7 +117,9 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 // file are left in place: a restarting agent (an upgrade) must not break
 // established pod connections or make the CNI plugin refuse new pods.
 func (a *Agent) Run(ctx context.Context) error {
-	a.writeNotReady("agent starting")
+	if s, err := state.Read(a.cfg.StateDir); err != nil || !s.Ready || s.Node != a.cfg.NodeName {
+		a.writeNotReady("agent starting")
+	} // else a restart: the datapath the state describes is still in place; keep pods coming
 	a.startEvents()
 	defer a.broadcast.Shutdown()
 

@@ -424,7 +424,12 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	done2 := make(chan error, 1)
 	go func() { done2 <- a2.Run(ctx2) }()
-	waitFor(t, 15*time.Second, "restarted agent ready", func() (bool, string) { return a2.Ready(), "" })
+	waitFor(t, 15*time.Second, "restarted agent ready", func() (bool, string) {
+		if s, err := state.Read(stateDir); err != nil || !s.Ready {
+			t.Errorf("state file not ready during the restart: %+v %v", s, err)
+		}
+		return a2.Ready(), ""
+	})
 	time.Sleep(time.Second) // first probe round and resync
 	cancel2()
 	<-done2
