@@ -37,6 +37,8 @@
 //     plugin's STATUS and ADD) says not-ready with a reason until the first
 //     full converge ("waiting for node n1: node has no spec.podCIDRs
 //     allocated yet"); the NetworkUnavailable condition is set only then.
+//     A restarting agent that finds a ready state file for its node leaves
+//     it ready: the datapath it describes is still in place.
 //   - The pod MTU is the smallest MTU over the paths in use (the full uplink
 //     MTU when every path is native); with no peer yet, the MTU an off-link
 //     peer of this node's own kind would get, so early pods do not need a
