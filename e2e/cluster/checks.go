@@ -155,3 +155,22 @@ func waitFor(timeout time.Duration, f func() error) error {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// CheckAgentRBAC asks the API server (Node,RBAC) what the agent's
+// ServiceAccount may do: exactly what the manifest grants, nothing more.
+func CheckAgentRBAC(t *testing.T, c *Cluster) {
+	sa := "system:serviceaccount:" + AgentNamespace + ":offload-overlay"
+	for _, tc := range []struct {
+		verb, resource string
+		want           string
+	}{
+		{"patch", "nodes", "yes"}, {"watch", "nodes", "yes"}, {"patch", "nodes/status", "yes"}, {"create", "events", "yes"},
+		{"delete", "nodes", "no"}, {"list", "secrets", "no"}, {"create", "pods", "no"}, {"update", "nodes/status", "no"},
+		{"get", "configmaps", "no"},
+	} {
+		out, _ := c.Kubectl("auth", "can-i", tc.verb, tc.resource, "--as="+sa, "-A")
+		if got := strings.TrimSpace(out); got != tc.want {
+			t.Errorf("agent ServiceAccount can-i %s %s: %q, want %q", tc.verb, tc.resource, got, tc.want)
+		}
+	}
+}
