@@ -44,7 +44,9 @@ func CheckPodToPod(t *testing.T, c *Cluster, pods []Pod) {
 			if a.Name == b.Name {
 				continue
 			}
-			targets = append(targets, "icmp:"+b.IP, "tcp:"+hostPort(b.IP, 9000), "udp:"+hostPort(b.IP, 9001), "http://"+hostPort(b.IP, 8080)+"/")
+			for _, ip := range b.IPs {
+				targets = append(targets, "icmp:"+ip, "tcp:"+hostPort(ip, 9000), "udp:"+hostPort(ip, 9001), "http://"+hostPort(ip, 8080)+"/")
+			}
 		}
 		lines, err := c.Probe(a.Name, targets...)
 		if err != nil {
@@ -55,11 +57,11 @@ func CheckPodToPod(t *testing.T, c *Cluster, pods []Pod) {
 			switch {
 			case len(f) < 2 || f[0] != "OK":
 				t.Errorf("from %s on %s: %s", a.Name, a.Node, l)
-			case strings.HasPrefix(f[1], "http") && (len(f) < 4 || f[3] != a.IP):
-				t.Errorf("from %s on %s: %s: server saw source %v, want the pod IP %s (pod-to-pod must not be masqueraded)", a.Name, a.Node, f[1], f[3:], a.IP)
+			case strings.HasPrefix(f[1], "http") && (len(f) < 4 || f[3] != a.IPOfFamily(f[3])):
+				t.Errorf("from %s on %s: %s: server saw source %v, want the pod IP %v (pod-to-pod must not be masqueraded)", a.Name, a.Node, f[1], f[3:], a.IPs)
 			}
 		}
-		t.Logf("%s (%s) -> %d pods on other nodes: %d probes", a.Node, a.IP, len(pods)-1, len(targets))
+		t.Logf("%s (%s) -> %d pods on other nodes: %d probes (ICMP, TCP, UDP, HTTP per address)", a.Node, strings.Join(a.IPs, ","), len(pods)-1, len(targets))
 	}
 }
 
@@ -111,15 +113,28 @@ func CheckAPIServer(t *testing.T, c *Cluster, pods []Pod) {
 
 // CheckMasquerade: pods reach a server outside the cluster (the internet
 // namespace, which has no route to pod CIDRs) and it sees the node's IP.
-func CheckMasquerade(t *testing.T, c *Cluster, pods []Pod, server string) {
+func CheckMasquerade(t *testing.T, c *Cluster, pods []Pod, servers ...string) {
 	for _, a := range pods {
+		for _, server := range servers {
+			if a.IPOfFamily(server) != "" {
+				checkMasqueradeOne(t, c, a, server)
+			}
+		}
+	}
+}
+
+func checkMasqueradeOne(t *testing.T, c *Cluster, a Pod, server string) {
+	{
 		lines, err := c.Probe(a.Name, "http://"+hostPort(server, 8080)+"/")
 		if err != nil {
 			t.Errorf("from %s on %s to %s: %v %v", a.Name, a.Node, server, err, lines)
-			continue
+			return
 		}
 		f := strings.Fields(lines[0])
 		nodeIP := c.Node(a.Node).IP
+		if strings.Contains(server, ":") {
+			nodeIP = c.Node(a.Node).IPv6
+		}
 		if len(f) < 4 || f[3] != nodeIP {
 			t.Errorf("from %s on %s: outside server saw %v, want the node IP %s (masquerade)", a.Name, a.Node, f, nodeIP)
 		} else {

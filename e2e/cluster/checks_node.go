@@ -11,17 +11,26 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
 
 // ModeOf reads the datapath node a uses towards node b from a's kernel: the
 // route to b's pod CIDR goes through the VXLAN device ("vxlan"), straight or
 // via a gateway on the uplink ("native"), or is missing ("unreachable").
-func (c *Cluster) ModeOf(a, b *Node) (string, string, error) {
+func (c *Cluster) ModeOf(a, b *Node, family int) (string, string, error) {
 	cidrs, err := c.PodCIDRs(b.Name)
 	if err != nil {
 		return "", "", err
 	}
-	out, err := a.Exec("ip", "route", "show", cidrs[0])
+	if family >= len(cidrs) {
+		return "", "", fmt.Errorf("node %s has no pod CIDR #%d", b.Name, family)
+	}
+	ipFamily := "-4"
+	if strings.Contains(cidrs[family], ":") {
+		ipFamily = "-6" // `ip route show PREFIX` does not infer the family
+	}
+	out, err := a.Exec("ip", ipFamily, "route", "show", cidrs[family])
 	if err != nil {
 		return "", "", err
 	}
@@ -87,13 +96,26 @@ func CheckModes(t *testing.T, c *Cluster, predict func(a, b *Node) string) {
 			}
 			want := predict(a, b)
 			var got, route string
+			families := 1
+			if a.IPv6 != "" {
+				families = 2
+			}
 			err := waitFor(30e9, func() error {
-				var err error
-				got, route, err = c.ModeOf(a, b)
-				if err == nil && got != want {
-					err = fmt.Errorf("mode %s (%s)", got, route)
+				var routes []string
+				for f := 0; f < families; f++ {
+					var err error
+					var r string
+					got, r, err = c.ModeOf(a, b, f)
+					if err == nil && got != want {
+						err = fmt.Errorf("mode %s (%s)", got, r)
+					}
+					if err != nil {
+						return err
+					}
+					routes = append(routes, r)
 				}
-				return err
+				route = strings.Join(routes, " | ")
+				return nil
 			})
 			dm, rule, derr := c.Doctor(a, b)
 			doc := fmt.Sprintf("doctor: %s rule %d", dm, rule)
@@ -212,4 +234,36 @@ func keepSnapshotLine(cmd, l string) bool {
 
 func normalizeLine(l string) string {
 	return volatile.ReplaceAllString(linkIndex.ReplaceAllString(l, ""), "")
+}
+
+// Facts returns the agent's published annotation on node name.
+func (c *Cluster) Facts(name string) (*nodeinfo.Facts, error) {
+	n, err := c.Client.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var f nodeinfo.Facts
+	if err := json.Unmarshal([]byte(n.Annotations[nodeinfo.AnnotationKey]), &f); err != nil {
+		return nil, fmt.Errorf("node %s annotation %s: %w", name, nodeinfo.AnnotationKey, err)
+	}
+	return &f, nil
+}
+
+// CheckNativeProbesPublished: every node's annotation reports a successful
+// native probe to every other node (off-link peers whose pod CIDRs the
+// underlay routes: decision rule 2 needs both ends to say so).
+func CheckNativeProbesPublished(t *testing.T, c *Cluster) {
+	for _, a := range c.Nodes {
+		f, err := c.Facts(a.Name)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, b := range c.Nodes {
+			if a != b && !f.NativeProbe[b.Name] {
+				t.Errorf("%s's annotation: nativeProbe[%s] = %v, want true (annotation %+v)", a.Name, b.Name, f.NativeProbe[b.Name], f.NativeProbe)
+			}
+		}
+		t.Logf("%s's annotation: nativeProbe %v, verdict %+v", a.Name, f.NativeProbe, f.Verdict)
+	}
 }

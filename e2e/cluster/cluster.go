@@ -27,6 +27,9 @@ const (
 	Site        = 29
 	ClusterCIDR = "10.244.0.0/16"
 	ServiceCIDR = "10.96.0.0/24"
+	// Dual-stack variants (Options.DualStack).
+	ClusterCIDRDual = "10.244.0.0/16,fd00:10:244::/56"
+	ServiceCIDRDual = "10.96.0.0/24,fd00:10:96::/112"
 )
 
 // Options configures Up.
@@ -37,6 +40,9 @@ type Options struct {
 	// plugins (make ref-plugins).
 	Repo      string
 	RefCNIDir string
+	// DualStack gives nodes and pods an IPv4 and an IPv6 address (pod CIDRs
+	// from ClusterCIDRDual); the manifest's ConfigMap gets both cluster CIDRs.
+	DualStack bool
 	// Deferred names underlay nodes that Up leaves without Kubernetes (for
 	// AddNode later).
 	Deferred []string
@@ -78,8 +84,12 @@ func Up(t testing.TB, opts Options) *Cluster {
 			t.Fatalf("%s not installed (make deps): %v", b, err)
 		}
 	}
+	svcCIDR := ServiceCIDR
 	if opts.ClusterCIDR == "" {
 		opts.ClusterCIDR = ClusterCIDR
+		if opts.DualStack {
+			opts.ClusterCIDR, svcCIDR = ClusterCIDRDual, ServiceCIDRDual
+		}
 	}
 	opts.Spec.Prefix, opts.Spec.Site, opts.Spec.HostLink, opts.Spec.Internet = Prefix, Site, true, true
 	dir, err := os.MkdirTemp("", "ooc-cluster-")
@@ -118,7 +128,7 @@ func Up(t testing.TB, opts Options) *Cluster {
 		t.Fatal(err)
 	}
 	c.Env = k8senv.Start(t, k8senv.Options{
-		ListenAddress: tp.HostIP, AuthorizationMode: "Node,RBAC", ServiceClusterIPRange: ServiceCIDR,
+		ListenAddress: tp.HostIP, AuthorizationMode: "Node,RBAC", ServiceClusterIPRange: svcCIDR,
 		Tokens: tokens, Dir: filepath.Join(dir, "cp"),
 	})
 	c.Env.StartControllerManager(t, k8senv.ControllerManagerOptions{ClusterCIDR: opts.ClusterCIDR, NodeCIDRMaskSize: 24})
@@ -178,6 +188,9 @@ func (c *Cluster) AddNode(name string) (*Node, error) {
 		return nil, fmt.Errorf("no underlay node %q", name)
 	}
 	n := &Node{Name: tn.Netns, Netns: tn.Netns, IP: tn.IPv4, Dir: filepath.Join(c.Dir, tn.Netns), cluster: c}
+	if c.opts.DualStack {
+		n.IPv6 = tn.IPv6
+	}
 	c.t.Cleanup(n.stop)
 	s := time.Now()
 	if err := n.start(); err != nil {
@@ -326,6 +339,15 @@ func (c *Cluster) StartOutsideServer() (string, error) {
 	}
 	c.t.Cleanup(func() { p.Stop(time.Second) })
 	return c.Topo.InternetIPs[0], nil
+}
+
+// OutsideIPs are the internet namespace's addresses the cluster's pods can
+// use: IPv4, and IPv6 in dual-stack clusters.
+func (c *Cluster) OutsideIPs() []string {
+	if c.opts.DualStack {
+		return c.Topo.InternetIPs
+	}
+	return c.Topo.InternetIPs[:1]
 }
 
 func runOut(bin string, args ...string) (string, error) {

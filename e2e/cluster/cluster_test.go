@@ -121,11 +121,10 @@ func TestCluster(t *testing.T) {
 	t.Run("pod-to-pod", func(t *testing.T) { CheckPodToPod(t, c, pods) })
 	t.Run("service", func(t *testing.T) { CheckService(t, c, pods) })
 	t.Run("apiserver", func(t *testing.T) { CheckAPIServer(t, c, pods) })
-	outside, err := c.StartOutsideServer()
-	if err != nil {
+	if _, err := c.StartOutsideServer(); err != nil {
 		t.Fatal(err)
 	}
-	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, outside) })
+	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
 	t.Run("hostport", func(t *testing.T) { CheckHostPort(t, c, c.Nodes[len(c.Nodes)-1], c.Nodes[0]) })
 	ph.done("connectivity checks")
 	t.Run("libcni-check-status-gc", func(t *testing.T) { CheckLibCNI(t, c, c.Nodes[0]) })
@@ -185,6 +184,7 @@ func TestClusterRoutedUnderlay(t *testing.T) {
 	}
 	ph.done("kubectl apply -> all nodes Ready")
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
+	t.Run("native-probe-published", func(t *testing.T) { CheckNativeProbesPublished(t, c) })
 	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
 		t.Fatal(err)
 	}
@@ -198,10 +198,50 @@ func TestClusterRoutedUnderlay(t *testing.T) {
 	t.Run("pod-to-pod", func(t *testing.T) { CheckPodToPod(t, c, pods) })
 	t.Run("service", func(t *testing.T) { CheckService(t, c, pods) })
 	t.Run("apiserver", func(t *testing.T) { CheckAPIServer(t, c, pods) })
-	outside, err := c.StartOutsideServer()
+	if _, err := c.StartOutsideServer(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
+	ph.done("modes and connectivity")
+}
+
+// TestClusterDualStack: every node and pod has an IPv4 and an IPv6 address;
+// the lab's variant 2 (two subnets behind the router, so VXLAN in each
+// family) plus a second node on the first subnet (native in each family).
+func TestClusterDualStack(t *testing.T) {
+	ph := newPhases(t)
+	spec, err := topo.VariantSpec(2, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, outside) })
-	ph.done("modes and connectivity")
+	spec.Nodes = append(spec.Nodes, topo.NodeSpec{Name: "n3", Segment: topo.SegA})
+	c := Up(t, Options{Spec: spec, Repo: repoRoot(t), RefCNIDir: refCNIDir(), DualStack: true})
+	ph.done("cluster up, nodes NotReady")
+	if err := c.Install(3 * time.Minute); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	ph.done("kubectl apply -> all nodes Ready")
+	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
+	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitPodsReady("app=web", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := c.Pods("app=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods {
+		if len(p.IPs) != 2 {
+			t.Errorf("pod %s on %s: addresses %v, want one per family", p.Name, p.Node, p.IPs)
+		}
+	}
+	t.Run("pod-to-pod", func(t *testing.T) { CheckPodToPod(t, c, pods) })
+	t.Run("service", func(t *testing.T) { CheckService(t, c, pods) })
+	if _, err := c.StartOutsideServer(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
+	ph.done("modes and connectivity, both families")
 }

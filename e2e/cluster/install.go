@@ -3,7 +3,9 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -20,7 +22,23 @@ const (
 // Install does what an operator does: kubectl apply -f the manifest. It then
 // waits for the DaemonSet to roll out and every node to be Ready.
 func (c *Cluster) Install(timeout time.Duration) error {
-	if _, err := c.Kubectl("apply", "-f", filepath.Join(c.opts.Repo, ManifestPath)); err != nil {
+	manifest := filepath.Join(c.opts.Repo, ManifestPath)
+	if c.opts.ClusterCIDR == ClusterCIDR {
+		if _, err := c.Kubectl("apply", "-f", manifest); err != nil {
+			return err
+		}
+		return c.WaitInstalled(timeout)
+	}
+	// Another cluster CIDR: the one edit README's "Configure" step asks for.
+	b, err := os.ReadFile(manifest)
+	if err != nil {
+		return err
+	}
+	edited := regexp.MustCompile(`(?m)^(\s*OFFLOAD_OVERLAY_CLUSTER_CIDR:).*$`).ReplaceAllString(string(b), `$1 "`+c.opts.ClusterCIDR+`"`)
+	if edited == string(b) {
+		return fmt.Errorf("%s: no OFFLOAD_OVERLAY_CLUSTER_CIDR to set", manifest)
+	}
+	if err := c.Apply(edited); err != nil {
 		return err
 	}
 	return c.WaitInstalled(timeout)

@@ -25,6 +25,7 @@ type Node struct {
 	Name  string // Kubernetes node name = hostname = network namespace name
 	Netns string
 	IP    string // InternalIP (the uplink address)
+	IPv6  string // IPv6 InternalIP (dual-stack clusters)
 	Dir   string // everything this node writes on the host
 
 	cluster    *Cluster
@@ -73,7 +74,7 @@ func (n *Node) start() error {
 	}
 	if n.kubelet, err = n.daemon("kubelet", k8senv.Bin("kubelet"), "--config="+filepath.Join(n.Dir, "kubelet.yaml"),
 		"--kubeconfig="+filepath.Join(n.Dir, "kubelet.kubeconfig"), "--hostname-override="+n.Name,
-		"--node-ip="+n.IP, "--root-dir=/var/lib/kubelet", "-v=2"); err != nil {
+		"--node-ip="+n.nodeIPs(), "--root-dir=/var/lib/kubelet", "-v=2"); err != nil {
 		return err
 	}
 	if n.kubeProxy, err = n.daemon("kube-proxy", k8senv.Bin("kube-proxy"),
@@ -86,6 +87,13 @@ func (n *Node) start() error {
 		return err
 	}
 	return nil
+}
+
+func (n *Node) nodeIPs() string {
+	if n.IPv6 != "" {
+		return n.IP + "," + n.IPv6
+	}
+	return n.IP
 }
 
 // StartContainerd (re)starts the node's containerd and waits for its socket.

@@ -10,6 +10,17 @@ import (
 // Pod is what the checks need of a pod.
 type Pod struct {
 	Name, IP, Node string
+	IPs            []string // every family (dual-stack: IPv4 then IPv6)
+}
+
+// IPOfFamily returns the pod's address of the same family as like.
+func (p Pod) IPOfFamily(like string) string {
+	for _, ip := range p.IPs {
+		if strings.Contains(ip, ":") == strings.Contains(like, ":") {
+			return ip
+		}
+	}
+	return ""
 }
 
 // WebManifest is one test server per node (topology spread), and a ClusterIP
@@ -78,15 +89,15 @@ func (c *Cluster) Apply(manifest string) error {
 // Pods lists the pods matching a label selector in the default namespace.
 func (c *Cluster) Pods(selector string) ([]Pod, error) {
 	out, err := c.Kubectl("get", "pods", "-l", selector, "-o",
-		`jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.spec.nodeName}{"\n"}{end}`)
+		`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIPs[*].ip}{"\n"}{end}`)
 	if err != nil {
 		return nil, err
 	}
 	var pods []Pod
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Fields(l)
-		if len(f) == 3 {
-			pods = append(pods, Pod{Name: f[0], IP: f[1], Node: f[2]})
+		if len(f) >= 3 {
+			pods = append(pods, Pod{Name: f[0], Node: f[1], IP: f[2], IPs: f[2:]})
 		}
 	}
 	return pods, nil

@@ -14,8 +14,10 @@ type ControllerManagerOptions struct {
 	// ClusterCIDR enables --allocate-node-cidrs: each Node gets spec.podCIDRs
 	// from it (comma-separated, one per family). Empty: no allocation.
 	ClusterCIDR string
-	// NodeCIDRMaskSize for IPv4 (default 24).
-	NodeCIDRMaskSize int
+	// NodeCIDRMaskSize for IPv4 (default 24) and NodeCIDRMaskSizeIPv6
+	// (default 64; at most 16 bits longer than the IPv6 cluster CIDR).
+	NodeCIDRMaskSize     int
+	NodeCIDRMaskSizeIPv6 int
 	// ExtraArgs are appended to the command line.
 	ExtraArgs []string
 }
@@ -45,11 +47,15 @@ func (e *Env) StartControllerManager(t testing.TB, o ControllerManagerOptions) *
 		if mask == 0 {
 			mask = 24
 		}
+		mask6 := o.NodeCIDRMaskSizeIPv6
+		if mask6 == 0 {
+			mask6 = 64
+		}
 		args = append(args, "--allocate-node-cidrs=true", "--cluster-cidr="+o.ClusterCIDR)
 		if strings.Contains(o.ClusterCIDR, ",") { // dual-stack: one mask per family
-			args = append(args, "--node-cidr-mask-size-ipv4="+strconv.Itoa(mask), "--node-cidr-mask-size-ipv6=120")
+			args = append(args, "--node-cidr-mask-size-ipv4="+strconv.Itoa(mask), "--node-cidr-mask-size-ipv6="+strconv.Itoa(mask6))
 		} else if strings.Contains(o.ClusterCIDR, ":") {
-			args = append(args, "--node-cidr-mask-size=120")
+			args = append(args, "--node-cidr-mask-size="+strconv.Itoa(mask6))
 		} else {
 			args = append(args, "--node-cidr-mask-size="+strconv.Itoa(mask))
 		}
