@@ -25,13 +25,14 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 # Static binaries (CGO off), no paths from the build machine (-trimpath), symbols
-# stripped, version stamped into pkg/version.
+# stripped, version stamped into pkg/version; plus the reference plugins the conflist
+# chains (host-local, portmap, bandwidth) and loopback, from the version pinned in go.mod.
+# The paths under /out are the final image's (e2e/cluster ImageLayout packs the same).
 RUN set -eux; \
     export CGO_ENABLED=0; \
     ld="-s -w -X github.com/offload-overlay/offload-overlay/pkg/version.Version=${VERSION}"; \
     go build -trimpath -ldflags "$ld" -o /out/usr/local/bin/offload-overlay-agent ./plugins/main/offload-overlay-agent; \
     go build -trimpath -ldflags "$ld" -o /out/opt/offload-overlay/bin/offload-overlay ./plugins/main/offload-overlay; \
-    # reference plugins the conflist chains, from the version pinned in go.mod
     go build -trimpath -ldflags "-s -w" -o /out/opt/offload-overlay/bin/ \
         github.com/containernetworking/plugins/plugins/ipam/host-local \
         github.com/containernetworking/plugins/plugins/meta/portmap \
