@@ -105,7 +105,17 @@ func Up(t testing.TB, opts Options) *Cluster {
 		os.RemoveAll(dir)
 	})
 
+	// One cluster e2e per machine at a time: Up starts by removing every
+	// "ooc-" leftover, which would tear down a concurrent run's cluster.
 	start := time.Now()
+	unlock, err := topo.Lock(Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unlock)
+	if waited := time.Since(start); waited > time.Second {
+		t.Logf("waited %.0fs for another cluster e2e to finish", waited.Seconds())
+	}
 	tp, err := topo.Up(opts.Spec)
 	t.Cleanup(func() {
 		if err := topo.Down(Prefix); err != nil {

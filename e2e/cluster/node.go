@@ -154,7 +154,7 @@ func (n *Node) stop() {
 	}
 	n.kubeProxy.Stop(3 * time.Second)
 	n.kubelet.Stop(3 * time.Second)
-	if done, _ := n.containerd.Exited(); n.containerd != nil && !done {
+	if done, _ := n.containerd.Exited(); !done {
 		n.Crictl("rmp", "-af")
 	}
 	n.containerd.Stop(5 * time.Second)

@@ -70,6 +70,9 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
 // Exited reports whether the process has ended, with its wait error.
 func (p *Process) Exited() (bool, error) {
+	if p == nil {
+		return true, nil
+	}
 	select {
 	case <-p.exited:
 		return true, p.err
@@ -100,6 +103,9 @@ func (p *Process) Stop(grace time.Duration) {
 
 // Tail returns the last n lines of the process log.
 func (p *Process) Tail(n int) string {
+	if p == nil {
+		return "(not started)"
+	}
 	b, err := os.ReadFile(p.LogPath)
 	if err != nil {
 		return err.Error()
