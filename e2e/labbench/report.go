@@ -64,6 +64,15 @@ func WriteMarkdown(w io.Writer, results []Result, mixed *Mixed, o Options, chart
 				perf.FormatSize(off.Sizes["uplink"]), perf.FormatSize(on.Sizes["uplink"]))
 		}
 	}
+	for _, r := range results {
+		on, okOn := r.find(CaseBigTCP)
+		off, okOff := r.find(lab.CaseAuto)
+		if okOn && okOff && r.Variant.Number == 4 && on.Gbps < off.Gbps {
+			fmt.Fprintf(w, "\nBIG TCP loses over a tunnel underlay: an outer UDP/IPv4 header cannot describe a packet above 64 KB, "+
+				"so the underlay's VXLAN device has the >64 KB super-packets cut in software first. Keep BIG TCP where every hop is a plain device "+
+				"(the agent does: it derives pod sizes from the uplink's own gso_max_size, 64 KB on a VXLAN device unless raised).\n")
+		}
+	}
 	fmt.Fprintf(w, "\n## What auto picked and why (doctor on the sending node)\n\n")
 	for _, r := range results {
 		fmt.Fprintf(w, "- %s (expected %s): kernel route %s; doctor: %s: %s\n", r.Variant.Name, r.Variant.Expect, r.Mode, r.Doctor, r.Reason)
