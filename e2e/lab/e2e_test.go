@@ -15,6 +15,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/e2e/perf"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
+	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
 // e2ePrefix and e2eSite keep the e2e lab apart from the demo's (ool-, 28).
@@ -27,12 +28,17 @@ const (
 // Kubernetes binaries are missing (fails in CI, see k8senv.Required).
 func upAgentLab(t *testing.T, variant int, podRoutes bool, agentArgs ...string) *Lab {
 	t.Helper()
-	requireRoot(t)
-	k8senv.RequireBinaries(t, "kube-apiserver")
 	spec, err := topo.VariantSpec(variant, podRoutes)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return upAgentLabSpec(t, spec, agentArgs...)
+}
+
+func upAgentLabSpec(t *testing.T, spec topo.Spec, agentArgs ...string) *Lab {
+	t.Helper()
+	requireRoot(t)
+	k8senv.RequireBinaries(t, "kube-apiserver")
 	spec.Prefix, spec.Site = e2ePrefix, e2eSite
 	TB = t
 	t.Cleanup(func() { TB = nil })
@@ -223,6 +229,50 @@ func checkMasquerade(t *testing.T, l *Lab) {
 				t.Errorf("%s -> internet %s: seen from %v, want the node IP %s (masquerade)", p.Netns, ip, peers[before:], want)
 			}
 		}
+	}
+}
+
+// TestE2EBigTCP: on uplinks with BIG TCP sizes and only native peers, the
+// agent publishes BIG TCP sizes and the plugin applies them to both ends of
+// every pod veth; a stream then crosses the uplink in >64 KB packets.
+func TestE2EBigTCP(t *testing.T) {
+	spec, _ := topo.VariantSpec(1, false)
+	spec.BigTCP = true
+	l := upAgentLabSpec(t, spec)
+	for _, n := range l.Nodes {
+		st, err := state.Read(n.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.GSOMaxSize <= 65536 || st.GROMaxSize <= 65536 {
+			t.Errorf("%s: state file gso/gro %d/%d, want BIG TCP sizes", n.Name, st.GSOMaxSize, st.GROMaxSize)
+		}
+		for _, p := range l.PodsOn(n.Name) {
+			h, err := topo.Handle(p.Netns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eth0, err := h.LinkByName("eth0")
+			h.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := eth0.Attrs(); int(a.GSOMaxSize) != st.GSOMaxSize || int(a.GSOIPv4MaxSize) != st.GSOMaxSize {
+				t.Errorf("%s eth0: gso_max_size %d gso_ipv4_max_size %d, want %d", p.Netns, a.GSOMaxSize, a.GSOIPv4MaxSize, st.GSOMaxSize)
+			}
+		}
+	}
+	if err := l.Tune(); err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := l.PodsOn("n1")[0], l.PodsOn("n2")[0]
+	s, err := l.PodToPod(context.Background(), pa, pb, perf.Options{Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pod to pod with BIG TCP: %.1f Gbit/s, %s per packet on the uplink", s.Gbps, perf.FormatSize(s.Sizes["uplink"]))
+	if s.Sizes["uplink"] <= 65536 {
+		t.Errorf("uplink packets average %.0f bytes: BIG TCP packets did not reach the uplink", s.Sizes["uplink"])
 	}
 }
 

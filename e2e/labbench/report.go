@@ -56,6 +56,23 @@ func WriteMarkdown(w io.Writer, results []Result, mixed *Mixed, o Options, chart
 		}
 	}
 	fmt.Fprintf(w, "\n## BIG TCP on vs off (native paths)\n\n")
+	var plain, big *Result
+	for i := range results {
+		switch {
+		case results[i].Variant.Number == 1 && !results[i].Variant.BigTCP:
+			plain = &results[i]
+		case results[i].Variant.BigTCP:
+			big = &results[i]
+		}
+	}
+	if plain != nil && big != nil {
+		a, okA := plain.find(lab.CaseAuto)
+		b, okB := big.find(lab.CaseAuto)
+		if okA && okB {
+			fmt.Fprintf(w, "- the agent's own BIG TCP (uplinks with BIG TCP sizes, the agent hands them to pods through the state file): "+
+				"auto %.1f -> %.1f Gbit/s, %.2fx bare node-to-node of its run (uplink packets %s)\n", a.Gbps, b.Gbps, b.Ratio, perf.FormatSize(b.Sizes["uplink"]))
+		}
+	}
 	for _, r := range results {
 		on, okOn := r.find(CaseBigTCP)
 		off, okOff := r.find(lab.CaseAuto)

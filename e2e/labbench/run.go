@@ -15,17 +15,21 @@ type Variant struct {
 	Name      string
 	Number    int
 	PodRoutes bool
+	// BigTCP: uplinks (and the switch) with BIG TCP sizes, as an operator
+	// sets them on capable NICs; the agent then hands them to pods.
+	BigTCP bool
 	// Expect is what the issue expects auto to pick.
 	Expect string
 }
 
 // Variants are the underlays `make bench` measures.
 var Variants = []Variant{
-	{"1 same L2", 1, false, "native"},
-	{"2 two subnets, router", 2, false, "vxlan (NIC segmentation)"},
-	{"3 no tunnel segmentation", 3, false, "vxlan (software GSO)"},
-	{"3 + router routes pod CIDRs", 3, true, "native (probe)"},
-	{"4 VXLAN underlay", 4, false, "native, no second level"},
+	{"1 same L2", 1, false, false, "native"},
+	{"1 + BIG TCP uplinks", 1, false, true, "native with BIG TCP in pods"},
+	{"2 two subnets, router", 2, false, false, "vxlan (NIC segmentation)"},
+	{"3 no tunnel segmentation", 3, false, false, "vxlan (software GSO)"},
+	{"3 + router routes pod CIDRs", 3, true, false, "native (probe)"},
+	{"4 VXLAN underlay", 4, false, false, "native, no second level"},
 }
 
 // Result of one variant.
@@ -59,7 +63,7 @@ func Run(ctx context.Context, v Variant, o Options) Result {
 		res.Err = err
 		return res
 	}
-	spec.Prefix, spec.Site = o.Prefix, o.Site
+	spec.Prefix, spec.Site, spec.BigTCP = o.Prefix, o.Site, v.BigTCP
 	l, err := lab.Up(ctx, lab.Config{Spec: spec, PodsPerNode: 1, Progress: o.Progress})
 	if err != nil {
 		res.Err = err
@@ -85,7 +89,7 @@ func Run(ctx context.Context, v Variant, o Options) Result {
 	}
 	po := perf.Options{Duration: o.Duration}
 	cases := l.PairCases(pa, pb, po)
-	if res.Mode == "native" {
+	if res.Mode == "native" && !v.BigTCP {
 		cases = append(cases, perf.Case{Name: CaseBigTCP, Run: func(ctx context.Context) (perf.Sample, error) {
 			restore, err := l.SetBigTCP(lab.BigTCPSize)
 			defer func() {

@@ -261,3 +261,27 @@ func nsLabel(nsName string) string {
 	}
 	return "netns " + nsName
 }
+
+// setBigTCP sets gso_max_size, gro_max_size and their IPv4 variants.
+// Equivalent to: `ip -n $ns link set $dev gso_max_size $n gro_max_size $n gso_ipv4_max_size $n gro_ipv4_max_size $n`.
+func setBigTCP(nsName, dev string, size int) error {
+	h, err := Handle(nsName)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	l, err := h.LinkByName(dev)
+	if err != nil {
+		return fmt.Errorf("finding %s in %s: %w", dev, nsName, err)
+	}
+	for _, f := range []struct {
+		set  func(netlink.Link, int) error
+		what string
+	}{{h.LinkSetGSOMaxSize, "gso_max_size"}, {h.LinkSetGROMaxSize, "gro_max_size"},
+		{h.LinkSetGSOIPv4MaxSize, "gso_ipv4_max_size"}, {h.LinkSetGROIPv4MaxSize, "gro_ipv4_max_size"}} {
+		if err := f.set(l, size); err != nil {
+			return fmt.Errorf("%s %s %d in %s: %w", dev, f.what, size, nsName, err)
+		}
+	}
+	return nil
+}

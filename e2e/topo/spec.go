@@ -61,7 +61,14 @@ type Spec struct {
 	Internet bool `json:"internet"`
 	// MTU of the veth uplinks (default 1500).
 	MTU int `json:"mtu,omitempty"`
+	// BigTCP raises gso/gro max sizes (IPv4 and IPv6) to BigTCPSize on every
+	// veth and bridge of the plain segments, like NICs an operator enabled
+	// BIG TCP on (`ip link set eth0 gso_max_size 185000 ...`).
+	BigTCP bool `json:"bigTCP,omitempty"`
 }
+
+// BigTCPSize is the GSO/GRO size of BIG TCP uplinks.
+const BigTCPSize = 185000
 
 // VariantSpec returns the underlay of one of the issue's variants with two
 // nodes (variant 5, the mixed cluster, has four). podRoutes makes the router

@@ -156,6 +156,13 @@ func (b *builder) switchAndRouter() error {
 		if err := setMaster(b.t.Switch, port, br); err != nil {
 			return err
 		}
+		if b.spec.BigTCP && seg != segT {
+			for _, d := range [][2]string{{b.t.Router, leg}, {b.t.Switch, port}} {
+				if err := setBigTCP(d[0], d[1], BigTCPSize); err != nil {
+					return err
+				}
+			}
+		}
 		if err := addAddr(b.t.Router, leg, b.p.v4(seg, routerHost)); err != nil {
 			return err
 		}
@@ -215,6 +222,13 @@ func (b *builder) node(host int, n *Node) error {
 	if n.NoTunnelOffload {
 		if err := setTunnelOffload(n.Netns, "eth0", false); err != nil {
 			return err
+		}
+	}
+	if b.spec.BigTCP && n.Segment != SegX {
+		for _, d := range [][2]string{{n.Netns, "eth0"}, {b.t.Switch, n.SwitchPort}, {b.t.Switch, "br-" + l2}} {
+			if err := setBigTCP(d[0], d[1], BigTCPSize); err != nil {
+				return err
+			}
 		}
 	}
 	if n.Segment == SegX {
