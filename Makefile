@@ -115,7 +115,7 @@ demo: deps build ref-plugins
 # e2e: the lab's end-to-end tests: every underlay variant with the real agent, API
 # server and CNI plugin (reachability, modes, PMTU, masquerade, restart, removal, teardown).
 e2e: build ref-plugins k8s-bins
-	OO_REQUIRE_K8S=1 go test -count=1 -timeout 10m -v ./e2e/topo/ ./e2e/lab/
+	OO_REQUIRE_K8S=1 go test -count=1 -timeout 10m -v ./e2e/perf/ ./e2e/topo/ ./e2e/lab/
 
 clean:
 	rm -rf bin
