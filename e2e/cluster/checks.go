@@ -82,16 +82,27 @@ func CheckService(t *testing.T, c *Cluster, pods []Pod) {
 		want[p.Node] = true
 	}
 	for _, a := range pods {
-		lines, err := c.Probe(a.Name, targets...)
+		// kube-proxy on a's node may not have synced the newest endpoints
+		// yet (they just became ready): a few rounds before calling it.
+		var lines []string
+		var err error
+		seen := map[string]int{}
+		for round := 0; round < 5 && len(seen) < len(want); round++ {
+			if round > 0 {
+				time.Sleep(time.Second)
+			}
+			if lines, err = c.Probe(a.Name, targets...); err != nil {
+				break
+			}
+			for _, l := range lines {
+				if f := strings.Fields(l); len(f) >= 3 && strings.HasPrefix(f[1], "http") {
+					seen[f[2]]++
+				}
+			}
+		}
 		if err != nil {
 			t.Errorf("from %s: %v: %s", a.Name, err, strings.Join(lines, "\n"))
 			continue
-		}
-		seen := map[string]int{}
-		for _, l := range lines {
-			if f := strings.Fields(l); len(f) >= 3 && strings.HasPrefix(f[1], "http") {
-				seen[f[2]]++
-			}
 		}
 		if len(seen) != len(want) {
 			t.Errorf("from %s on %s: Service %s reached %v, want every node %v", a.Name, a.Node, ip, seen, keys(want))

@@ -150,6 +150,9 @@ func (n *Node) Crictl(args ...string) (string, error) {
 // cgroups, and the cgroups. The network namespace belongs to the topology.
 func (n *Node) stop() {
 	if n.init == nil {
+		if n.cgroupRoot != "" {
+			n.removeCgroups()
+		}
 		return
 	}
 	n.kubeProxy.Stop(3 * time.Second)
