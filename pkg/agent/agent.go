@@ -13,26 +13,38 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
 )
 
+// NodeAPI is the part of the Nodes API the agent calls: list and watch
+// (the informer), patch and patch status (of our own Node only). Both
+// coreapi.Nodes (the binary's client, core/v1 only) and client-go's typed
+// NodeInterface satisfy it.
+type NodeAPI interface {
+	List(ctx context.Context, opts metav1.ListOptions) (*corev1.NodeList, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*corev1.Node, error)
+	PatchStatus(ctx context.Context, nodeName string, data []byte) (*corev1.Node, error)
+}
+
 // Deps are the agent's collaborators, built by the caller (run.go in
 // production, the tests with a real API server and a netns kernel).
 type Deps struct {
-	Client   kubernetes.Interface
+	Nodes    NodeAPI
+	Events   record.EventSink // coreapi.Events, or client-go's EventSinkImpl
 	Kernel   Kernel
 	Decide   DecideFunc
 	Registry *prometheus.Registry // nil: a private registry
@@ -42,7 +54,8 @@ type Deps struct {
 // Agent is the node agent's control loop.
 type Agent struct {
 	cfg     *config.Config
-	cs      kubernetes.Interface
+	nodes   NodeAPI
+	events  record.EventSink
 	kernel  Kernel
 	decide  DecideFunc
 	log     *slog.Logger
@@ -94,8 +107,8 @@ const (
 
 // New builds an agent; Run starts it.
 func New(cfg *config.Config, d Deps) (*Agent, error) {
-	if d.Client == nil || d.Kernel == nil || d.Decide == nil {
-		return nil, errors.New("agent: Client, Kernel and Decide are required")
+	if d.Nodes == nil || d.Events == nil || d.Kernel == nil || d.Decide == nil {
+		return nil, errors.New("agent: Nodes, Events, Kernel and Decide are required")
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -104,7 +117,7 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 		d.Registry = prometheus.NewRegistry()
 	}
 	a := &Agent{
-		cfg: cfg, cs: d.Client, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
+		cfg: cfg, nodes: d.Nodes, events: d.Events, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
 		applied: map[string]Path{}, parsed: newPeerCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
 		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
@@ -123,21 +136,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.startEvents()
 	defer a.broadcast.Shutdown()
 
-	factory := informers.NewSharedInformerFactory(a.cs, 0)
-	nodes := factory.Core().V1().Nodes()
-	a.lister = nodes.Lister()
+	informer := a.nodeInformer()
+	a.lister = corelisters.NewNodeLister(informer.GetIndexer())
 	a.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "offload-overlay-nodes"})
 	defer a.queue.ShutDown()
-	if err := nodes.Informer().SetTransform(trimNode); err != nil {
+	if err := informer.SetTransform(trimNode); err != nil {
 		return fmt.Errorf("setting node transform: %w", err)
 	}
-	if _, err := nodes.Informer().AddEventHandler(a.handlers()); err != nil {
+	if _, err := informer.AddEventHandler(a.handlers()); err != nil {
 		return fmt.Errorf("registering node event handler: %w", err)
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), nodes.Informer().HasSynced) {
+	informerCtx, stopInformer := context.WithCancel(ctx)
+	var informerDone sync.WaitGroup
+	informerDone.Add(1)
+	go func() { defer informerDone.Done(); informer.RunWithContext(informerCtx) }()
+	defer informerDone.Wait()
+	defer stopInformer()
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		return fmt.Errorf("waiting for the node informer: %w", ctx.Err())
 	}
 	if err := a.waitForLocal(ctx); err != nil {
@@ -175,10 +191,30 @@ func (a *Agent) routesChanged() {
 // Ready reports whether the first full converge has completed.
 func (a *Agent) Ready() bool { return a.ready.Load() }
 
+// nodeInformer caches every Node (trimmed, see trimNode), the informer
+// client-go's factory would build, over the agent's own Nodes client.
+// Equivalent to: kubectl get nodes --watch
+func (a *Agent) nodeInformer() cache.SharedIndexInformer {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return a.nodes.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			return a.nodes.Watch(ctx, opts)
+		},
+	}
+	return cache.NewSharedIndexInformerWithOptions(lw, &corev1.Node{}, cache.SharedIndexInformerOptions{
+		ObjectDescription: "nodes",
+	})
+}
+
+// startEvents starts the recorder of Events on our Node. Its scheme is
+// core/v1 alone (the recorder only needs it to name objects; the agent
+// names its Node by an ObjectReference).
 func (a *Agent) startEvents() {
 	a.broadcast = record.NewBroadcaster()
-	a.broadcast.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.cs.CoreV1().Events("")})
-	a.recorder = a.broadcast.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "offload-overlay-agent", Host: a.cfg.NodeName})
+	a.broadcast.StartRecordingToSink(a.events)
+	a.recorder = a.broadcast.NewRecorder(coreapi.Scheme, corev1.EventSource{Component: "offload-overlay-agent", Host: a.cfg.NodeName})
 }
 
 // timers enqueues the periodic resync until ctx ends.

@@ -30,6 +30,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
@@ -197,7 +198,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	nodeCfg.BearerToken = agentToken
 	writes := &writeLog{}
 	nodeCfg.Wrap(writes.wrap)
-	nodeClient, err := kubernetes.NewForConfig(nodeCfg)
+	nodeClient, err := coreapi.NewForConfig(nodeCfg) // the binary's client
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = agent.Cleanup(kernel, stateDir) })
-	a, err := agent.New(cfg, agent.Deps{Client: nodeClient, Kernel: kernel, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
+	a, err := agent.New(cfg, agent.Deps{Nodes: nodeClient.Nodes(), Events: nodeClient.Events(), Kernel: kernel, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +418,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2, err := agent.New(cfg, agent.Deps{Client: nodeClient, Kernel: kernel2, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
+	a2, err := agent.New(cfg, agent.Deps{Nodes: nodeClient.Nodes(), Events: nodeClient.Events(), Kernel: kernel2, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -57,7 +58,7 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 
 	agentCfg := rest.CopyConfig(env.Config)
 	agentCfg.BearerToken = token
-	cs, err := kubernetes.NewForConfig(agentCfg)
+	cs, err := coreapi.NewForConfig(agentCfg) // the binary's client
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = agent.Cleanup(kernel, stateDir) })
-	a, err := agent.New(cfg, agent.Deps{Client: cs, Kernel: kernel, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
+	a, err := agent.New(cfg, agent.Deps{Nodes: cs.Nodes(), Events: cs.Events(), Kernel: kernel, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,14 +114,17 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 	if !strings.Contains(logs.String(), "peer unreachable") {
 		t.Errorf("no log line for the unreachable peer")
 	}
-	rec := httptest.NewRecorder()
-	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if !strings.Contains(rec.Body.String(), "offload_overlay_unreachable_peers 1") {
-		t.Errorf("unreachable metric missing:\n%s", rec.Body.String())
-	}
-	if s, _ := state.Read(stateDir); s == nil || s.Modes["unreachable"] != 1 {
-		t.Errorf("state modes: %+v", s)
-	}
+	// The Event is posted while the sync goes on (publish, state file,
+	// metrics): wait for the rest of it.
+	waitFor(t, 10*time.Second, "unreachable metric", func() (bool, string) {
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return strings.Contains(rec.Body.String(), "offload_overlay_unreachable_peers 1"), rec.Body.String()
+	})
+	waitFor(t, 10*time.Second, "unreachable in the state modes", func() (bool, string) {
+		s, err := state.Read(stateDir)
+		return err == nil && s.Modes["unreachable"] == 1, fmt.Sprintf("%+v %v", s, err)
+	})
 
 	t.Log("the underlay carries the pod CIDRs on both ends: native over the tunnel, no second level")
 	t.Log("(resync is 1 h: the route monitor must notice the new underlay route)")

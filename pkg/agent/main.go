@@ -8,11 +8,11 @@ import (
 	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -25,11 +25,9 @@ func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	rc.UserAgent = "offload-overlay-agent/" + cfg.NodeName
-	// Protobuf for reads and watches (less decoding work than JSON for the
-	// node list and watch stream); patches stay JSON, they are built as JSON.
-	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	rc.ContentType = "application/json"
-	cs, err := kubernetes.NewForConfig(rc)
+	// core/v1 only (protobuf reads, JSON writes): see coreapi's doc for why
+	// not client-go's clientset.
+	cs, err := coreapi.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("building Kubernetes client: %w", err)
 	}
@@ -37,7 +35,7 @@ func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	a, err := New(cfg, Deps{Client: cs, Kernel: k, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
+	a, err := New(cfg, Deps{Nodes: cs.Nodes(), Events: cs.Events(), Kernel: k, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		return err
 	}

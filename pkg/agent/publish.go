@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
@@ -22,7 +21,7 @@ const ConditionReason = "OffloadOverlayReady"
 // patch of one key: other annotations and fields are untouched). The agent
 // never patches any other Node.
 // Equivalent to: kubectl annotate node $NODE offload-overlay.io/node='{...}' --overwrite
-func publishFacts(ctx context.Context, cs kubernetes.Interface, node string, f nodeinfo.Facts) error {
+func publishFacts(ctx context.Context, nodes NodeAPI, node string, f nodeinfo.Facts) error {
 	doc, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("encoding node facts: %w", err)
@@ -33,7 +32,7 @@ func publishFacts(ctx context.Context, cs kubernetes.Interface, node string, f n
 	if err != nil {
 		return fmt.Errorf("encoding annotation patch: %w", err)
 	}
-	if _, err := cs.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}); err != nil {
+	if _, err := nodes.Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}); err != nil {
 		return fmt.Errorf("patching annotation %s on node %s: %w", nodeinfo.AnnotationKey, node, err)
 	}
 	return nil
@@ -42,7 +41,7 @@ func publishFacts(ctx context.Context, cs kubernetes.Interface, node string, f n
 // setNetworkAvailable sets NetworkUnavailable=False on our Node through the
 // nodes/status subresource (strategic merge on the conditions list, keyed
 // by type, so kubelet's conditions are kept).
-func setNetworkAvailable(ctx context.Context, cs kubernetes.Interface, node, message string, now time.Time) error {
+func setNetworkAvailable(ctx context.Context, nodes NodeAPI, node, message string, now time.Time) error {
 	cond := corev1.NodeCondition{
 		Type:               corev1.NodeNetworkUnavailable,
 		Status:             corev1.ConditionFalse,
@@ -55,7 +54,7 @@ func setNetworkAvailable(ctx context.Context, cs kubernetes.Interface, node, mes
 	if err != nil {
 		return fmt.Errorf("encoding condition patch: %w", err)
 	}
-	if _, err := cs.CoreV1().Nodes().PatchStatus(ctx, node, patch); err != nil {
+	if _, err := nodes.PatchStatus(ctx, node, patch); err != nil {
 		return fmt.Errorf("setting NetworkUnavailable=False on node %s: %w", node, err)
 	}
 	return nil

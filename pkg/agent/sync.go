@@ -211,7 +211,7 @@ func (a *Agent) publish(ctx context.Context) error {
 	if string(doc) == a.published {
 		return nil
 	}
-	if err := publishFacts(ctx, a.cs, a.cfg.NodeName, a.facts); err != nil {
+	if err := publishFacts(ctx, a.nodes, a.cfg.NodeName, a.facts); err != nil {
 		return err
 	}
 	a.published = string(doc)
@@ -227,7 +227,7 @@ func (a *Agent) ensureCondition(ctx context.Context, nodes []*corev1.Node, v vie
 		}
 	}
 	msg := fmt.Sprintf("offload-overlay-agent %s converged: %s", version.Version, summary(v.modes))
-	if err := setNetworkAvailable(ctx, a.cs, a.cfg.NodeName, msg, time.Now()); err != nil {
+	if err := setNetworkAvailable(ctx, a.nodes, a.cfg.NodeName, msg, time.Now()); err != nil {
 		a.metrics.Errors.WithLabelValues("condition").Inc()
 		return err
 	}

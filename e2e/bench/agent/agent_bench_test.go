@@ -32,6 +32,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
@@ -188,7 +189,11 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = agent.Cleanup(kernel, stateDir) })
 	reg := prometheus.NewRegistry()
-	a, err := agent.New(cfg, agent.Deps{Client: admin, Kernel: kernel, Decide: decision.Decide, Registry: reg, Log: log})
+	client, err := coreapi.NewForConfig(env.Config) // the binary's client
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := agent.New(cfg, agent.Deps{Nodes: client.Nodes(), Events: client.Events(), Kernel: kernel, Decide: decision.Decide, Registry: reg, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -261,20 +266,38 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 	if err := agent.Cleanup(kernel, stateDir); err != nil {
 		b.Fatal(err)
 	}
-	binaryRSS(b, env, netns, nsName)
+	for _, bin := range agentBinaries(b) {
+		binaryRSS(b, env, netns, nsName, bin)
+	}
 	b.ReportMetric(firstConverge.Seconds(), "s/first-converge")
 	b.ReportMetric(float64(w1-w0), "netlink-writes/change")
 }
 
-// binaryRSS runs the real agent binary (bin/offload-overlay-agent, from
-// make build) in the node's namespace against the same 1000 peers and
-// prints its resident memory once it has converged.
-func binaryRSS(b *testing.B, env *k8senv.Env, netns ns.NetNS, nsName string) {
-	bin, err := filepath.Abs("../../../bin/offload-overlay-agent")
-	if err != nil {
-		b.Fatal(err)
+// agentBinaries are the agent binaries binaryRSS measures: by default
+// bin/offload-overlay-agent (make build); OO_AGENT_BENCH_BINS, a
+// space-separated list, measures several in turn against the same API
+// server and peers (e.g. "old new old new" to interleave a comparison).
+func agentBinaries(b *testing.B) []string {
+	bins := strings.Fields(os.Getenv("OO_AGENT_BENCH_BINS"))
+	if len(bins) == 0 {
+		bins = []string{"../../../bin/offload-overlay-agent"}
 	}
-	if _, err := os.Stat(bin); err != nil {
+	for i, bin := range bins {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bins[i] = abs
+	}
+	return bins
+}
+
+// binaryRSS runs the real agent binary bin in the node's namespace against
+// the same 1000 peers and prints its size and resident memory once it has
+// converged.
+func binaryRSS(b *testing.B, env *k8senv.Env, netns ns.NetNS, nsName, bin string) {
+	fi, err := os.Stat(bin)
+	if err != nil {
 		b.Logf("agent binary RSS: skipped, %s missing (make build)", bin)
 		return
 	}
@@ -311,7 +334,8 @@ func binaryRSS(b *testing.B, env *k8senv.Env, netns ns.NetNS, nsName string) {
 	ready := time.Since(start)
 	time.Sleep(2 * time.Second) // start-up resync and the first probe round
 	rss, hwm := procMem(cmd.Process.Pid)
-	b.Logf("agent binary at %d peers: ready %s after exec, RSS %s, peak RSS %s", nPeers, ready.Round(time.Millisecond), rss, hwm)
+	b.Logf("agent binary %s (%.1f MB) at %d peers: ready %s after exec, RSS %s, peak RSS %s",
+		bin, float64(fi.Size())/1e6, nPeers, ready.Round(time.Millisecond), rss, hwm)
 }
 
 // forwardInto listens on 127.0.0.1 inside netns and forwards every
