@@ -273,3 +273,29 @@ func CheckNativeProbesPublished(t *testing.T, c *Cluster) {
 		t.Logf("%s's annotation: nativeProbe %v, verdict %+v", a.Name, f.NativeProbe, f.Verdict)
 	}
 }
+
+// CheckAnnotations: each node's published facts match its underlay: tunnel
+// segmentation off exactly where the lab turned it off, a tunnel underlay
+// exactly on the tunnel segment, the node IP as endpoint.
+func CheckAnnotations(t *testing.T, c *Cluster) {
+	for _, n := range c.Nodes {
+		tn := c.Topo.NodeByName(strings.TrimPrefix(n.Name, Prefix))
+		f, err := c.Facts(n.Name)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		wantSeg := !tn.NoTunnelOffload && tn.Segment != "x"
+		if tn.Segment != "x" && f.Verdict.TunnelSegmentation != wantSeg {
+			t.Errorf("%s: verdict tunnelSegmentation %v, want %v (%s)", n.Name, f.Verdict.TunnelSegmentation, wantSeg, f.Verdict.Blocker)
+		}
+		if (f.Verdict.UnderlayTunnel != "") != (tn.Segment == "x") {
+			t.Errorf("%s: verdict underlayTunnel %q on segment %s", n.Name, f.Verdict.UnderlayTunnel, tn.Segment)
+		}
+		if len(f.Endpoints) == 0 || f.Endpoints[0].IP != n.IP {
+			t.Errorf("%s: endpoints %+v, want %s first", n.Name, f.Endpoints, n.IP)
+		}
+		t.Logf("%s (segment %s): tunnelSegmentation=%v underlayTunnel=%q encaps=%v nativeProbe=%v underlayRoutes=%v",
+			n.Name, tn.Segment, f.Verdict.TunnelSegmentation, f.Verdict.UnderlayTunnel, f.Encaps, f.NativeProbe, f.UnderlayRoutes)
+	}
+}

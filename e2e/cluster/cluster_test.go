@@ -117,6 +117,7 @@ func TestCluster(t *testing.T) {
 	ph.done("kubectl apply -> all nodes Ready")
 	t.Run("network-available", func(t *testing.T) { CheckNodesNetworkAvailable(t, c) })
 	t.Run("agent-rbac", func(t *testing.T) { CheckAgentRBAC(t, c) })
+	t.Run("annotations", func(t *testing.T) { CheckAnnotations(t, c) })
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo), doctorKnows(c.Topo)) })
 	ph.done("modes per peer")
 
