@@ -87,6 +87,7 @@ type Agent struct {
 	ignoredLog  map[string]string
 	lastState   string
 	conditionOK bool
+	released    bool // releaseStartupMemory ran
 
 	// Shared with the probe goroutine.
 	mu         sync.Mutex
@@ -244,6 +245,9 @@ func (a *Agent) worker(ctx context.Context) {
 			a.queue.AddRateLimited(keyResync)
 		} else {
 			a.queue.Forget(key)
+			if key == keyResync {
+				a.releaseStartupMemory()
+			}
 		}
 		a.queue.Done(key)
 	}

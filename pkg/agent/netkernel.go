@@ -156,9 +156,6 @@ func (k *netKernel) RouteTo(dst netip.Addr) (Route, error) {
 	if gw, ok := netip.AddrFromSlice(rs[0].Gw); ok {
 		r.Gateway = gw.Unmap()
 	}
-	if l, err := k.h.LinkByIndex(rs[0].LinkIndex); err == nil {
-		r.Device = l.Attrs().Name
-	}
 	return r, nil
 }
 
