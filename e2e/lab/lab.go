@@ -146,7 +146,7 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	start := time.Now()
-	if l.Topo, err = topo.Up(cfg.Spec); err != nil {
+	if l.Topo, err = topo.Up(l.cfg.Spec); err != nil {
 		return nil, fmt.Errorf("building underlay: %w", err)
 	}
 	for i := range l.Topo.Nodes {
