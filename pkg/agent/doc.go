@@ -48,6 +48,19 @@
 //     routes, neighbours, FDB entries, rules and the state file in place: an
 //     agent upgrade drops no established pod connection and the CNI plugin
 //     keeps accepting pods. `offload-overlay-agent cleanup` removes it all.
+//   - Small on every node. The agent links one API group: its client is
+//     pkg/agent/coreapi (core/v1 over client-go's REST client), its Node
+//     informer a plain SharedIndexInformer, its Event recorder uses a
+//     core/v1-only scheme; client-go's clientset, informer factory and
+//     all-groups scheme would link 57 API packages (binary 1.6x, file-backed
+//     RSS 1.4x). The informer keeps trimmed Nodes (trimNode), and the
+//     start-up burst's garbage is returned to the OS after the first full
+//     converge. At 1000 peers (e2e/bench/agent) the binary holds about
+//     29 MiB RSS 2 s after ready (0.61x the clientset build), peaking near
+//     37 MiB during start-up. The manifest sets GOMEMLIMIT to the
+//     container's memory limit; the binary sets no default soft limit (a
+//     24 MiB one cut the peak 0.95x only, and would make a larger cluster's
+//     GC run hot).
 //
 // The native probe (decision rule 2). For an off-link peer the underlay may
 // or may not route pod CIDRs (a cloud route table, BGP); only a test of the
