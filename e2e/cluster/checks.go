@@ -87,12 +87,12 @@ func CheckService(t *testing.T, c *Cluster, pods []Pod) {
 		var lines []string
 		var err error
 		seen := map[string]int{}
-		for round := 0; round < 5 && len(seen) < len(want); round++ {
+		for round := 0; round < 5 && (round == 0 || err != nil || len(seen) < len(want)); round++ {
 			if round > 0 {
 				time.Sleep(time.Second)
 			}
 			if lines, err = c.Probe(a.Name, targets...); err != nil {
-				break
+				continue // e.g. "connection refused": no endpoints synced yet
 			}
 			for _, l := range lines {
 				if f := strings.Fields(l); len(f) >= 3 && strings.HasPrefix(f[1], "http") {

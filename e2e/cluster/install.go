@@ -52,7 +52,8 @@ func (c *Cluster) WaitInstalled(timeout time.Duration) error {
 	return c.WaitNodesReady(timeout)
 }
 
-// WaitNodesReady waits until every node of the cluster is Ready.
+// WaitNodesReady waits until every node of the cluster is Ready and its
+// NetworkUnavailable condition is False (the agent converged).
 func (c *Cluster) WaitNodesReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -65,6 +66,10 @@ func (c *Cluster) WaitNodesReady(timeout time.Duration) error {
 			}
 			if st, why := NodeCondition(node, corev1.NodeReady); st != corev1.ConditionTrue {
 				notReady = append(notReady, n.Name+": "+why)
+			} else if st, why := NodeCondition(node, corev1.NodeNetworkUnavailable); st != corev1.ConditionFalse {
+				// Ready comes from the runtime (a conflist exists); the
+				// agent says when this node's network has converged.
+				notReady = append(notReady, n.Name+": NetworkUnavailable "+string(st)+" "+why)
 			}
 		}
 		if len(notReady) == 0 {
