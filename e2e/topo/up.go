@@ -354,7 +354,7 @@ func (t *Topology) SetPodCIDRs(node string, cidrs []string) error {
 				return err
 			}
 		}
-		if all {
+		if all || len(t.Spec.PodRouteSegments) == 0 {
 			continue
 		}
 		if err := addRoute(t.Router, dst, gw, podRouteTable); err != nil {
