@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -253,5 +254,45 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 		return err
 	}
 	l.cfg.Progress("agents ready on %d nodes (%.1fs)", len(l.Nodes), time.Since(start).Seconds())
+	start = time.Now()
+	settled := l.waitSettled(ctx, 20*time.Second)
+	l.cfg.Progress("native probes %s (%.1fs): %s", map[bool]string{true: "settled", false: "still pending"}[settled],
+		time.Since(start).Seconds(), l.modesSummary())
 	return nil
+}
+
+// waitSettled waits until no node counts an unreachable peer path: "ready"
+// means the first converge is done, but off-link peers wait for the native
+// probes of both ends (decision rule 2) before they leave "unreachable".
+// None of the lab's variants has a peer that should stay unreachable.
+func (l *Lab) waitSettled(ctx context.Context, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		pending := false
+		for _, n := range l.Nodes {
+			if st, err := state.Read(n.Dir); err != nil || st.Modes["unreachable"] > 0 {
+				pending = true
+			}
+		}
+		if !pending {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// modesSummary is each node's state summary on one line.
+func (l *Lab) modesSummary() string {
+	var parts []string
+	for _, n := range l.Nodes {
+		if st, err := state.Read(n.Dir); err == nil {
+			parts = append(parts, fmt.Sprintf("%s: %s, pod MTU %d", n.Name, st.Summary, st.MTU))
+		}
+	}
+	return strings.Join(parts, "; ")
 }

@@ -48,8 +48,12 @@ func (l *Lab) PrintDoctor(ctx context.Context, w io.Writer) error {
 			if pods := l.PodsOn(p.Name); len(pods) > 0 {
 				kernel, dev, _ = l.KernelMode(n, pods[0].IPv4)
 			}
-			fmt.Fprintf(w, "    -> %-3s %-12s doctor: %-7s mtu %-5d kernel: %s via %s\n       %s\n",
-				p.Name, p.IPv4, r.Decision.Mode, r.Decision.MTU, kernel, dev, reason)
+			note := ""
+			if kernel != string(r.Decision.Mode) {
+				note = "  (doctor reads only this node and assumes a peer like it; the agent used the peer's published facts and probes)"
+			}
+			fmt.Fprintf(w, "    -> %-3s %-12s %-7s kernel route via %-10s doctor: %s, pod MTU %d%s\n       %s\n",
+				p.Name, p.IPv4, kernel, dev, r.Decision.Mode, r.Decision.MTU, note, reason)
 		}
 	}
 	return nil

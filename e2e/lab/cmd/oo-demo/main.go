@@ -60,7 +60,7 @@ func run(dp lab.Datapath, dur time.Duration, rounds int, keep bool) error {
 			progress("removed everything (%.1fs); leftovers: %d; total %.0fs", time.Since(start).Seconds(), len(left), time.Since(begin).Seconds())
 		}()
 	}
-	fmt.Println("\n== doctor, per node (mode per peer as the agent decides it, and what the kernel does) ==")
+	fmt.Println("\n== per node: doctor's summary; per peer the mode in force (the kernel's route) and doctor's reason ==")
 	if err := l.PrintDoctor(ctx, os.Stdout); err != nil {
 		return err
 	}
