@@ -55,6 +55,15 @@ func WriteMarkdown(w io.Writer, results []Result, mixed *Mixed, o Options, chart
 			fmt.Fprintf(w, "- %s\n", t)
 		}
 	}
+	for _, r := range results {
+		auto, okA := r.find(lab.CaseAuto)
+		nat, okN := r.find(lab.CaseNative)
+		if r.Variant.Number == 1 && !r.Variant.BigTCP && okA && okN && auto.Ratio < 0.95 && nat.Ratio < 0.95 {
+			fmt.Fprintf(w, "\nOn variant 1, auto and the lab's own native routes (no agent rules) land at the same %.2fx / %.2fx of bare node-to-node: "+
+				"that is the routed pod path's own cost on this kernel (two more veth pairs and two forwarding steps than node to node), "+
+				"not the agent's choice; BIG TCP (below) lifts pod-to-pod above bare.\n", auto.Ratio, nat.Ratio)
+		}
+	}
 	fmt.Fprintf(w, "\n## BIG TCP on vs off (native paths)\n\n")
 	var plain, big *Result
 	for i := range results {
