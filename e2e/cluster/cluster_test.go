@@ -259,3 +259,40 @@ func TestClusterDualStack(t *testing.T) {
 	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
 	ph.done("modes and connectivity, both families")
 }
+
+// TestClusterNestingRefused: a node whose uplink is a VXLAN underlay that
+// does not carry pod CIDRs, and a node on a plain segment. The only way
+// between their pods would be VXLAN inside VXLAN (0.20x native in the lab):
+// the agents refuse it, install no route, and say so with a PeerUnreachable
+// Event on their Node.
+func TestClusterNestingRefused(t *testing.T) {
+	ph := newPhases(t)
+	spec := topo.Spec{Nodes: []topo.NodeSpec{{Name: "n1", Segment: topo.SegA}, {Name: "n2", Segment: topo.SegX}}}
+	c := Up(t, Options{Spec: spec, Repo: repoRoot(t), RefCNIDir: refCNIDir()})
+	ph.done("cluster up, nodes NotReady")
+	if err := c.Install(3 * time.Minute); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	ph.done("kubectl apply -> all nodes Ready")
+	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo), nil) })
+	t.Run("events", func(t *testing.T) {
+		for _, n := range c.Nodes {
+			var out string
+			err := waitFor(30*time.Second, func() error {
+				var err error
+				out, err = c.Kubectl("get", "events", "-A", "--field-selector", "reason=PeerUnreachable,involvedObject.name="+n.Name,
+					"-o", "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}")
+				if err == nil && strings.TrimSpace(out) == "" {
+					err = errLeft
+				}
+				return err
+			})
+			if err != nil {
+				t.Errorf("%s: no PeerUnreachable Event: %v", n.Name, err)
+				continue
+			}
+			t.Logf("%s: PeerUnreachable: %s", n.Name, strings.TrimSpace(strings.Split(out, "\n")[0]))
+		}
+	})
+	ph.done("nesting refused")
+}
