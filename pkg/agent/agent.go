@@ -86,6 +86,7 @@ type Agent struct {
 	unreachable map[string]string
 	ignoredLog  map[string]string
 	lastState   string
+	lastPeers   uint64 // key of the peers file's content (peerstate.go)
 	conditionOK bool
 	released    bool // releaseStartupMemory ran
 

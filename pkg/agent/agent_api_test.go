@@ -35,6 +35,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
+	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
 // lab is node-a's namespace, a router, and an off-link node-c:
@@ -316,6 +317,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	if out := output("ip", "netns", "exec", l.a, "ping", "-c1", "-W2", "-I", "10.244.1.1", "10.244.3.1"); !strings.Contains(out, "1 received") {
 		t.Errorf("native path to node-c's pod CIDR does not answer:\n%s", out)
 	}
+	checkPeersFile(t, stateDir, l)
 
 	t.Log("malformed, overlapping and hijacking annotations are ignored with a reason")
 	l.createNode(t, "node-d", "{not json", []string{"192.168.77.6"}, "10.244.4.0/24")
@@ -465,6 +467,42 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	}
 	if _, err := os.Stat(state.Path(stateDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state file left: %v", err)
+	}
+	if _, err := os.Stat(peerstate.PathIn(stateDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("peers file left: %v", err)
+	}
+}
+
+// checkPeersFile: the peers file (doctor's view of the agent) records the
+// modes the kernel has: node-b on-link native per family (rule 1), node-c
+// native through the router because both probes succeeded (rule 2), with
+// those inputs, and recomputing each pair from it gives the same mode.
+func checkPeersFile(t *testing.T, stateDir string, l *lab) {
+	t.Helper()
+	var f *peerstate.File
+	waitFor(t, 10*time.Second, "peers file with node-c native", func() (bool, string) {
+		var err error
+		f, err = peerstate.Read(stateDir)
+		return err == nil && len(f.Peers) == 2 && f.Peers[1].Mode == decision.ModeNative, fmt.Sprintf("%+v %v", f, err)
+	})
+	b, c := f.Peers[0], f.Peers[1]
+	if b.Name != "node-b" || len(b.Paths) != 2 || b.Paths[0].NodeIP != "192.168.77.5" || b.Paths[1].NodeIP != "fd77::5" ||
+		!b.Paths[0].OnLink || b.Paths[0].Rule != 1 || b.Paths[1].Mode != decision.ModeNative {
+		t.Errorf("node-b in the peers file: %+v", b)
+	}
+	if c.Name != "node-c" || len(c.Paths) != 1 || c.Paths[0].OnLink || c.Rule != 2 || c.MTU != 1500 ||
+		!c.Local.NativeProbeOK || !c.Peer.NativeProbeOK || c.PodCIDRs[0] != "10.244.3.0/24" {
+		t.Errorf("node-c in the peers file: %+v", c)
+	}
+	if r := l.routes("-4"); !strings.Contains(r, "10.244.3.0/24 via 192.168.77.2") || !strings.Contains(r, "10.244.2.0/24 via 192.168.77.5") {
+		t.Errorf("kernel routes disagree with the peers file:\n%s", r)
+	}
+	for _, p := range f.Peers {
+		for _, pa := range p.Paths {
+			if got := decision.Decide(f.Config.Decision(), p.Input(pa)); got.Mode != pa.Mode || got.Rule != pa.Rule {
+				t.Errorf("%s %s: recomputed %s rule %d, recorded %s rule %d", p.Name, pa.NodeIP, got.Mode, got.Rule, pa.Mode, pa.Rule)
+			}
+		}
 	}
 }
 

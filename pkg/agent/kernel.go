@@ -47,6 +47,11 @@ type Path struct {
 	DevIndex int
 	Reasons  []string
 	MTU      int
+	// Rule is the auto rule that chose Mode (0: forced); OnLink is the
+	// route's (no gateway). Both are recorded for doctor (peerstate.go),
+	// not programmed.
+	Rule   int
+	OnLink bool
 }
 
 // Key identifies a path across converges.
@@ -77,7 +82,8 @@ type Kernel interface {
 	// Carries reports whether a route on device dev (the tunnel underlay,
 	// not a route of ours) covers cidr (decision rule 3).
 	Carries(dev string, cidr netip.Prefix) (bool, error)
-	// EnsureNode creates the tunnel devices and the probe addresses on lo.
+	// EnsureNode creates the tunnel devices (each with this node's VTEP
+	// address of its family) and the probe addresses on lo.
 	EnsureNode(local LocalNode, up Uplink) (NodeSetup, error)
 	// EnsureMasquerade installs the masquerade chains for podCIDRs.
 	EnsureMasquerade(podCIDRs, clusterCIDRs []netip.Prefix) error

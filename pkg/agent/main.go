@@ -16,6 +16,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
+	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
 // Main builds the production agent from cfg and runs it until ctx ends.
@@ -80,7 +81,8 @@ func (IPTablesMasq) Cleanup() error { return masq.Cleanup() }
 
 // Cleanup removes everything an agent made on this node: masquerade chains,
 // peer routes, FDB entries and neighbours, tunnel devices, probe routes and
-// addresses, and the state file (whose pod CIDRs name the probe addresses).
+// addresses, the state file (whose pod CIDRs name the probe addresses) and
+// the peers file.
 // Equivalent to `offload-overlay-agent cleanup`.
 func Cleanup(k Kernel, stateDir string) error {
 	var podCIDRs []netip.Prefix
@@ -97,6 +99,6 @@ func Cleanup(k Kernel, stateDir string) error {
 		// An unreadable state file is removed anyway; probe addresses stay.
 	}
 	errs := []error{k.Cleanup(podCIDRs)}
-	errs = append(errs, state.Remove(stateDir))
+	errs = append(errs, state.Remove(stateDir), peerstate.Remove(stateDir))
 	return errors.Join(errs...)
 }

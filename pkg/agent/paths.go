@@ -103,7 +103,7 @@ func (a *Agent) pathFor(local LocalNode, lf nodeinfo.Facts, up Uplink, p Peer, f
 	res := a.decideCached(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt,
 		probe: in.Local.NativeProbeOK, underlay: in.Local.UnderlayCarriesPeerPodCIDR, gen: a.factsGen}, in)
 	path := Path{Peer: p.Name, Family: fam, PodCIDR: cidr, PeerIP: peerIP, PeerMAC: p.MACs[famIndex(peerIP)],
-		Mode: res.Mode, DevIndex: rt.DeviceIndex, Reasons: res.Reasons, MTU: res.MTU}
+		Mode: res.Mode, DevIndex: rt.DeviceIndex, Reasons: res.Reasons, MTU: res.MTU, Rule: res.Rule, OnLink: rt.OnLink}
 	if res.Mode == decision.ModeNative && !rt.OnLink {
 		path.Via = rt.Gateway
 	}

@@ -62,6 +62,7 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 		return err
 	}
 	a.writeReady(v, full)
+	a.writePeers(peers, v.paths)
 	a.updateMetrics(v)
 	if !a.ready.Swap(true) {
 		a.log.Info("datapath converged; node ready", "peers", len(peers), "waiting", len(waiting),

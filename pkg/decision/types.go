@@ -25,18 +25,20 @@ type Config struct {
 }
 
 // Side is what one node of a pair contributes to the decision; every field
-// is published in the node annotation so the peer sees the same values.
+// is published in the node annotation so the peer sees the same values. The
+// JSON form is how the agent records each pair's inputs for doctor
+// (pkg/state/peerstate).
 type Side struct {
-	Verdict offload.Verdict
+	Verdict offload.Verdict `json:"verdict"`
 	// Encaps are the tunnel kinds this node's kernel can create ("vxlan", "geneve").
-	Encaps []string
+	Encaps []string `json:"encaps"`
 	// UplinkMTU is the MTU of the node's egress device towards the peer.
-	UplinkMTU int
+	UplinkMTU int `json:"uplinkMTU"`
 	// NativeProbeOK: this node verified the peer's pod CIDR answers natively.
-	NativeProbeOK bool
+	NativeProbeOK bool `json:"nativeProbeOK"`
 	// UnderlayCarriesPeerPodCIDR: this node's tunnel underlay has a route (or
 	// WireGuard AllowedIPs) covering the peer's pod CIDR (rule 3).
-	UnderlayCarriesPeerPodCIDR bool
+	UnderlayCarriesPeerPodCIDR bool `json:"underlayCarriesPeerPodCIDR"`
 }
 
 // Input is one pair (local, peer) as seen from the local node.

@@ -87,17 +87,24 @@ func Read(dir string) (*NodeState, error) {
 // Write stores s in dir atomically: a temp file in the same directory, fsync,
 // then rename over the old file.
 func Write(dir string, s *NodeState) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating state dir %s: %w", dir, err)
-	}
 	s.SchemaVersion = SchemaVersion
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding node state: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+FileName+".*")
+	return WriteFileAtomic(dir, FileName, append(b, '\n'))
+}
+
+// WriteFileAtomic stores b as dir/name so that a reader sees either the old
+// or the new content, never a half-written file: a temp file in the same
+// directory, fsync, chmod 0644, then rename over the old file.
+func WriteFileAtomic(dir, name string, b []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating state dir %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
-		return fmt.Errorf("creating temp state file: %w", err)
+		return fmt.Errorf("creating temp file for %s: %w", name, err)
 	}
 	tmp := f.Name()
 	ok := false
@@ -106,7 +113,7 @@ func Write(dir string, s *NodeState) error {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}
@@ -120,7 +127,7 @@ func Write(dir string, s *NodeState) error {
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, Path(dir)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("renaming %s into place: %w", tmp, err)
 	}
 	ok = true

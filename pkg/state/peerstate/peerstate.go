@@ -1,0 +1,157 @@
+package peerstate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/state"
+)
+
+const (
+	// FileName is the peers file's name inside the agent's state directory.
+	FileName = "peers.json"
+	// SchemaVersion is bumped on incompatible changes to File.
+	SchemaVersion = 1
+)
+
+// File is the whole peers document.
+type File struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	AgentVersion  string `json:"agentVersion"`
+	// Node is this node's name.
+	Node string `json:"node"`
+	// Config is the agent's decision configuration (--mode, ...).
+	Config Config `json:"config"`
+	// Peers are sorted by name.
+	Peers []Peer `json:"peers"`
+	// UpdatedAt is when the agent last wrote the file (its content changed).
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Config is decision.Config with JSON keys (the same words as doctor's).
+type Config struct {
+	Mode                   decision.Mode `json:"mode"`
+	Encap                  decision.Mode `json:"encap,omitempty"`
+	UnderlayRoutesPodCIDRs bool          `json:"underlayRoutesPodCIDRs"`
+	AllowNestedEncap       bool          `json:"allowNestedEncap"`
+}
+
+// ConfigOf converts the agent's decision configuration.
+func ConfigOf(c decision.Config) Config {
+	return Config{Mode: c.Mode, Encap: c.Encap, UnderlayRoutesPodCIDRs: c.UnderlayRoutesPodCIDRs, AllowNestedEncap: c.AllowNestedEncap}
+}
+
+// Decision returns the configuration as decision.Config.
+func (c Config) Decision() decision.Config {
+	return decision.Config{Mode: c.Mode, Encap: c.Encap, UnderlayRoutesPodCIDRs: c.UnderlayRoutesPodCIDRs, AllowNestedEncap: c.AllowNestedEncap}
+}
+
+// Peer is one remote node and the agent's decision towards it.
+type Peer struct {
+	Name     string   `json:"name"`
+	NodeIPs  []string `json:"nodeIPs"`
+	PodCIDRs []string `json:"podCIDRs"`
+	// Mode, MTU, Rule and Reasons are the first path's (IPv4 first): the
+	// pair at a glance. Paths has every family.
+	Mode    decision.Mode `json:"mode"`
+	MTU     int           `json:"mtu"`
+	Rule    int           `json:"rule"`
+	Reasons []string      `json:"reasons"`
+	// Local and Peer are the decision inputs of each end: verdict, tunnel
+	// kinds, uplink MTU, native probe (rule 2) and whether its tunnel
+	// underlay carries the other's pod CIDR (rule 3), as the agent used them.
+	Local decision.Side `json:"local"`
+	Peer  decision.Side `json:"peer"`
+	Paths []Path        `json:"paths"`
+}
+
+// Path is the decision for one address family of a peer.
+type Path struct {
+	Family  int    `json:"family"`
+	NodeIP  string `json:"nodeIP"`
+	PodCIDR string `json:"podCIDR"`
+	// OnLink: the route to NodeIP had no gateway (rule 1).
+	OnLink  bool          `json:"onLink"`
+	Mode    decision.Mode `json:"mode"`
+	MTU     int           `json:"mtu"`
+	Rule    int           `json:"rule"`
+	Reasons []string      `json:"reasons"`
+}
+
+// Input rebuilds the decision input the agent used for this path.
+func (p Peer) Input(path Path) decision.Input {
+	return decision.Input{Local: p.Local, Peer: p.Peer, OnLink: path.OnLink, IPv6Underlay: path.Family == 6,
+		PeerPodCIDR: path.PodCIDR, PeerNodeIP: path.NodeIP}
+}
+
+// Lookup finds the peer and path whose node IP is ip.
+func (f *File) Lookup(ip netip.Addr) (Peer, Path, bool) {
+	for _, p := range f.Peers {
+		for _, pa := range p.Paths {
+			if a, err := netip.ParseAddr(pa.NodeIP); err == nil && a.Unmap() == ip.Unmap() {
+				return p, pa, true
+			}
+		}
+	}
+	return Peer{}, Path{}, false
+}
+
+// PathIn returns the peers file path inside dir.
+func PathIn(dir string) string { return filepath.Join(dir, FileName) }
+
+// ErrNotExist is returned by Read when the agent has not written the file.
+var ErrNotExist = errors.New("peers file does not exist")
+
+// Read loads the peers file from dir.
+func Read(dir string) (*File, error) {
+	p := PathIn(dir)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", p, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading peers file %s: %w", p, err)
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("parsing peers file %s: %w", p, err)
+	}
+	if f.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("peers file %s: schemaVersion %d, want %d", p, f.SchemaVersion, SchemaVersion)
+	}
+	return &f, nil
+}
+
+// Encode renders f (with its SchemaVersion set) as the file's bytes.
+func Encode(f *File) ([]byte, error) {
+	f.SchemaVersion = SchemaVersion
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding peers file: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Write stores f in dir atomically.
+func Write(dir string, f *File) error {
+	b, err := Encode(f)
+	if err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(dir, FileName, b)
+}
+
+// Remove deletes the peers file; a missing file is not an error.
+func Remove(dir string) error {
+	err := os.Remove(PathIn(dir))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing peers file: %w", err)
+	}
+	return nil
+}
