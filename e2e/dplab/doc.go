@@ -15,7 +15,8 @@
 //	pod          10.244.i.(10+j)/32, fd00:244:i::(10+j)/128, gateway
 //	             169.254.1.1 / fe80::1 (held by the node side of the pod veth)
 //
-// Every namespace is named with the lab's prefix ("oo-dp-<random>-"); Close
-// (registered with t.Cleanup) kills the processes the lab started and
-// deletes every namespace, which takes links, routes and iptables with it.
+// Every namespace is named with the lab's prefix ("oo-dp-<random>-", or
+// Options.Prefix instead of "oo-dp-"); Close (registered with t.Cleanup)
+// kills the processes the lab started and deletes every namespace, which
+// takes links, routes and iptables with it.
 package dplab

@@ -30,6 +30,9 @@ type Options struct {
 	// LargeRmem gives pods net.ipv4.tcp_rmem "4096 16777216 33554432"
 	// (see /work/shared/kernel-lab.md: stable iperf3 figures).
 	LargeRmem bool
+	// Prefix starts every namespace name before a random part; default
+	// "oo-dp-" (a test that wants its own name space passes e.g. "oo-rp-").
+	Prefix string
 }
 
 // Node is a node namespace.
@@ -62,9 +65,12 @@ func New(t testing.TB, o Options) *Lab {
 	if o.PodMTU == 0 {
 		o.PodMTU = 1430
 	}
+	if o.Prefix == "" {
+		o.Prefix = "oo-dp-"
+	}
 	b := make([]byte, 2)
 	_, _ = rand.Read(b)
-	l := &Lab{Prefix: "oo-dp-" + hex.EncodeToString(b) + "-"}
+	l := &Lab{Prefix: o.Prefix + hex.EncodeToString(b) + "-"}
 	t.Cleanup(l.Close)
 	if err := l.build(o); err != nil {
 		t.Fatalf("building lab: %v", err)

@@ -205,15 +205,20 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
-// EnsureNode creates one VXLAN device per node-IP family, puts the probe
-// address (first address of each pod CIDR) on lo, and points the peer
-// converger at the devices.
+// EnsureNode creates one VXLAN device per node-IP family carrying this
+// node's VTEP address of that family (see overlay.Config.Addr), puts the
+// probe address (first host address of each pod CIDR) on lo, and points the
+// peer converger at the devices.
 func (k *netKernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
 	var setup NodeSetup
 	links := peers.Links{Uplink4: up.Index, Uplink6: up.Index}
 	for _, ip := range local.IPs {
+		var vtep netip.Addr
+		if c, ok := local.PodCIDR(familyOf(ip)); ok {
+			vtep = peers.VTEPAddr(c)
+		}
 		dev, err := overlay.Ensure(k.h, overlay.Config{Kind: overlay.KindVXLAN, VNI: k.cfg.VNI, Port: k.cfg.Port,
-			LocalIP: ip, UplinkIndex: up.Index, UDPCsum: familyOf(ip) == 6})
+			LocalIP: ip, UplinkIndex: up.Index, UDPCsum: familyOf(ip) == 6, Addr: vtep})
 		if err != nil {
 			return setup, fmt.Errorf("ensuring VXLAN device for %s: %w", ip, err)
 		}
@@ -237,22 +242,33 @@ func (k *netKernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
 	return setup, nil
 }
 
-// ensureProbeAddrs puts the first address of each pod CIDR on lo as a
-// host address, so every node answers ICMP inside its own pod CIDR (the
-// native probe's target; see doc.go).
+// ensureProbeAddrs puts the first host address of each pod CIDR on lo as
+// a host address, so every node answers ICMP inside its own pod CIDR (the
+// native probe's target; see doc.go). Addresses already there are not
+// rewritten (a restart makes no address change).
 // Equivalent to: ip addr replace 10.244.1.1/32 dev lo
 func (k *netKernel) ensureProbeAddrs(local LocalNode) error {
 	lo, err := k.h.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("looking up lo: %w", err)
 	}
-	if err := k.h.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("setting lo up: %w", err)
+	if lo.Attrs().Flags&net.FlagUp == 0 {
+		if err := k.h.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("setting lo up: %w", err)
+		}
+	}
+	have, err := k.h.AddrList(lo, netlink.FAMILY_ALL)
+	if err != nil {
+		return fmt.Errorf("listing addresses of lo: %w", err)
 	}
 	k.loAddrs = k.loAddrs[:0]
 	for _, c := range local.PodCIDRs {
 		a := gatewayAddr(c)
 		p := netip.PrefixFrom(a, a.BitLen())
+		k.loAddrs = append(k.loAddrs, p)
+		if hasAddr(have, p) {
+			continue
+		}
 		addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(a.BitLen(), a.BitLen())}}
 		if familyOf(a) == 6 {
 			addr.Flags = unix.IFA_F_NODAD
@@ -260,9 +276,18 @@ func (k *netKernel) ensureProbeAddrs(local LocalNode) error {
 		if err := k.h.AddrReplace(lo, addr); err != nil {
 			return fmt.Errorf("adding probe address %s to lo: %w", p, err)
 		}
-		k.loAddrs = append(k.loAddrs, p)
 	}
 	return nil
+}
+
+func hasAddr(have []netlink.Addr, p netip.Prefix) bool {
+	for _, a := range have {
+		ip, _ := netip.AddrFromSlice(a.IP)
+		if ones, _ := a.Mask.Size(); ip.Unmap() == p.Addr() && ones == p.Bits() {
+			return true
+		}
+	}
+	return false
 }
 
 // EnsureMasquerade delegates to the masquerader.
@@ -332,8 +357,8 @@ func (k *netKernel) ProbeNative(ctx context.Context, src, dst, gw netip.Addr, de
 	return k.probeICMP(ctx, src, dst, gw, devIndex)
 }
 
-// Cleanup removes our routes, neighbours, FDB entries, tunnel devices,
-// probe addresses and masquerade rules.
+// Cleanup removes our routes, neighbours, FDB entries, tunnel devices (with
+// their VTEP addresses), probe addresses and masquerade rules.
 func (k *netKernel) Cleanup(podCIDRs []netip.Prefix) error {
 	var errs []error
 	if err := k.removeProbeRoutes(); err != nil {

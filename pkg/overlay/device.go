@@ -61,6 +61,11 @@ type Config struct {
 	// means "udp6zerocsumtx". Zero-checksum packets are always accepted on
 	// receive for IPv6 (udp6zerocsumrx), so mixed settings interoperate.
 	UDPCsum bool
+	// Addr is this node's VTEP address of the device's family (the first
+	// address of its pod CIDR, peers.VTEPAddr), put on the device as a host
+	// address so node-originated traffic over the tunnel carries it as
+	// source (see addr.go for why). Invalid: the device gets no address.
+	Addr netip.Addr
 }
 
 // Device is a converged tunnel device.
@@ -174,6 +179,7 @@ func b2u8(b bool) uint8 {
 //	ip link add oo-vxlan4 address <VTEPMAC> mtu <MTU> type vxlan id <VNI> \
 //	    local <LocalIP> dev <uplink> dstport <Port> nolearning [noudpcsum]
 //	ip link set oo-vxlan4 up
+//	ip addr add <Addr>/32 dev oo-vxlan4   (IPv6: /128 nodad noprefixroute)
 //
 // h may be nil (the calling thread's network namespace).
 func Ensure(h *netlink.Handle, cfg Config) (*Device, error) {
@@ -207,6 +213,9 @@ func Ensure(h *netlink.Handle, cfg Config) (*Device, error) {
 		return nil, err
 	}
 	if err := fixInPlace(h, link, want); err != nil {
+		return nil, err
+	}
+	if err := ensureAddr(h, link, cfg.Addr); err != nil {
 		return nil, err
 	}
 	return &Device{

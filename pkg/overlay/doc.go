@@ -24,6 +24,11 @@
 //     identity differs (VNI, port, local IP, uplink, learning, checksum
 //     flags) is recreated and the difference is reported in words
 //     ("vni: 1 vs 2"); MTU, MAC and the up state are changed in place.
+//   - The device holds the node's VTEP address of its family (the first
+//     address of the node's pod CIDR, the address peers route to us by) as
+//     a /32 (/128): node-originated traffic over the tunnel then carries a
+//     source that the peer's rp_filter accepts on its tunnel device and that
+//     MASQUERADE picks predictably (addr.go says why not a route src).
 //   - The MTU is the uplink MTU minus the encapsulation overhead of that
 //     family (VXLANOverheadIPv4, VXLANOverheadIPv6), never subtracted twice.
 //   - Geneve has no FDB, so a Geneve device is created in external

@@ -11,8 +11,11 @@
 //	unreachable: nothing (no route: the traffic is refused locally, not black-holed remotely)
 //
 // The VTEP address is the peer pod CIDR's first address (10.244.2.0 for
-// 10.244.2.0/24), flannel-style: it is never assigned to a pod, it needs no
-// address on any device, and it is unique per peer because pod CIDRs are.
+// 10.244.2.0/24, VTEPAddr), flannel-style: it is never assigned to a pod,
+// it is unique per peer because pod CIDRs are, and the peer holds it on its
+// own VXLAN device (package overlay), so what that node sends over the
+// tunnel comes from an address we route back through the tunnel (strict
+// rp_filter accepts it).
 // The permanent neighbour and the FDB entry replace ARP and learning on the
 // tunnel: the control plane already knows every MAC and node IP.
 //

@@ -155,13 +155,20 @@ func vxlanEntries(cidr netip.Prefix, ep Endpoint, dev int) ([]entry, error) {
 	}
 	var mac [6]byte
 	copy(mac[:], ep.VTEPMAC)
-	vtep := cidr.Addr() // first address of the pod CIDR, flannel-style
+	vtep := VTEPAddr(cidr)
 	return []entry{
 		{kind: kindFDB, link: dev, ip: ep.NodeIP, mac: mac},
 		{kind: kindNeigh, link: dev, ip: vtep, mac: mac},
 		{kind: kindRoute, dst: cidr, ip: vtep, link: dev, onlink: true},
 	}, nil
 }
+
+// VTEPAddr is a node's VTEP address for pod CIDR c: its first address
+// (10.244.2.0 for 10.244.2.0/24, flannel-style). Peers use it as the
+// neighbour and next hop towards that node over VXLAN; the node itself puts
+// it on its VXLAN device of that family (overlay.Config.Addr), so traffic the
+// node sends over the tunnel carries it as source.
+func VTEPAddr(c netip.Prefix) netip.Addr { return c.Masked().Addr() }
 
 func isZero(b []byte) bool {
 	for _, x := range b {

@@ -1,0 +1,238 @@
+package agent_test
+
+import (
+	"net"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offload-overlay/offload-overlay/e2e/dplab"
+	"github.com/offload-overlay/offload-overlay/pkg/agent"
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/overlay"
+	"github.com/offload-overlay/offload-overlay/pkg/peers"
+)
+
+// rpNode is a lab node programmed by the agent's production kernel.
+type rpNode struct {
+	*dplab.Node
+	kernel agent.Kernel
+	local  agent.LocalNode
+	up     agent.Uplink
+	paths  []agent.Path
+}
+
+// TestNodeToPodOverVXLANStrictRPFilter: two nodes with strict rp_filter on
+// every device, every pair VXLAN. The node namespace itself (not a pod:
+// hostNetwork pods, kubelet probes, kube-proxy) reaches a pod on the other
+// node by ICMP and TCP with its VTEP address as source, a pod reaches the
+// node's VTEP address, MASQUERADE onto the tunnel picks the VTEP address,
+// and the same holds for IPv6 (no rp_filter there: reachability and source).
+// A restart writes no address; cleanup removes it with the device.
+func TestNodeToPodOverVXLANStrictRPFilter(t *testing.T) {
+	l := dplab.New(t, dplab.Options{Nodes: 2, PodsPerNode: 1, Prefix: "oo-rp-"})
+	for _, n := range l.Nodes {
+		strictRPFilter(t, n.Name) // all and default: the tunnel devices inherit it
+	}
+	nodes := convergeVXLAN(t, l)
+	for _, n := range nodes {
+		strictRPFilter(t, n.Name) // and every device that exists now
+		if got := strings.TrimSpace(run(t, "ip", "netns", "exec", n.Name, "cat", "/proc/sys/net/ipv4/conf/oo-vxlan4/rp_filter")); got != "1" {
+			t.Fatalf("%s: oo-vxlan4 rp_filter = %s, want 1", n.Name, got)
+		}
+	}
+	a, b := nodes[0], nodes[1]
+	nodeA := &dplab.Pod{Node: a.Node, Name: a.Name, NS: a.NS} // the node's own namespace as an endpoint
+	podA, podB := a.Pods[0], b.Pods[0]
+
+	for _, fam := range []struct {
+		name       string
+		vtepA, dst netip.Addr
+	}{
+		{"ipv4", peers.VTEPAddr(a.PodCIDR4), podB.IP4},
+		{"ipv6", peers.VTEPAddr(a.PodCIDR6), podB.IP6},
+	} {
+		t.Run(fam.name, func(t *testing.T) {
+			if err := nodeA.Ping(fam.dst); err != nil {
+				t.Errorf("node A -> pod B: %v", err)
+			}
+			if err := nodeA.TCPEcho(podB, fam.dst, 256<<10); err != nil {
+				t.Errorf("node A -> pod B: %v", err)
+			}
+			if src := sourceSeen(t, nodeA, podB, fam.dst); src != fam.vtepA {
+				t.Errorf("pod B sees node A as %s, want its VTEP address %s", src, fam.vtepA)
+			}
+			if err := podB.Ping(fam.vtepA); err != nil {
+				t.Errorf("pod B -> node A's VTEP address: %v", err)
+			}
+			if err := podB.TCPEcho(nodeA, fam.vtepA, 256<<10); err != nil {
+				t.Errorf("pod B -> node A's VTEP address: %v", err)
+			}
+		})
+	}
+
+	t.Run("masquerade onto the tunnel picks the VTEP address", func(t *testing.T) {
+		for _, fam := range []struct {
+			tool, dev  string
+			vtepA, dst netip.Addr
+		}{
+			{"iptables", "oo-vxlan4", peers.VTEPAddr(a.PodCIDR4), podB.IP4},
+			{"ip6tables", "oo-vxlan6", peers.VTEPAddr(a.PodCIDR6), podB.IP6},
+		} {
+			if _, err := exec.LookPath(fam.tool); err != nil {
+				t.Skipf("no %s: %v", fam.tool, err)
+			}
+			run(t, "ip", "netns", "exec", a.Name, fam.tool, "-t", "nat", "-A", "POSTROUTING", "-o", fam.dev, "-j", "MASQUERADE")
+			if src := sourceSeen(t, podA, podB, fam.dst); src != fam.vtepA {
+				t.Errorf("%s: pod B sees pod A masqueraded as %s, want %s", fam.dev, src, fam.vtepA)
+			}
+			run(t, "ip", "netns", "exec", a.Name, fam.tool, "-t", "nat", "-D", "POSTROUTING", "-o", fam.dev, "-j", "MASQUERADE")
+		}
+	})
+
+	t.Run("restart adopts the address, a removed one comes back", func(t *testing.T) {
+		mon := exec.Command("ip", "-n", a.Name, "monitor", "address")
+		monOut := &syncBuffer{}
+		mon.Stdout, mon.Stderr = monOut, monOut
+		if err := mon.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		restartKernel(t, a)
+		time.Sleep(200 * time.Millisecond)
+		_ = mon.Process.Kill()
+		_ = mon.Wait()
+		if out := strings.TrimSpace(monOut.String()); out != "" {
+			t.Errorf("restart changed addresses:\n%s", out)
+		}
+		run(t, "ip", "-n", a.Name, "addr", "del", peers.VTEPAddr(a.PodCIDR4).String()+"/32", "dev", "oo-vxlan4")
+		restartKernel(t, a)
+		if got := vxlanAddrs(t, a.Name); got != "oo-vxlan4 10.244.1.0/32 oo-vxlan6 fd00:244:1::/128" {
+			t.Errorf("addresses after repair: %q", got)
+		}
+	})
+
+	t.Run("cleanup removes the address with the device", func(t *testing.T) {
+		if err := a.kernel.Cleanup(a.local.PodCIDRs); err != nil {
+			t.Fatal(err)
+		}
+		if addrs := run(t, "ip", "-n", a.Name, "addr", "show"); strings.Contains(addrs, "10.244.1.0") || strings.Contains(addrs, "fd00:244:1::/") {
+			t.Errorf("VTEP address left after cleanup:\n%s", addrs)
+		}
+	})
+}
+
+// convergeVXLAN programs every node of l with the agent's kernel: tunnel
+// devices, then a VXLAN path per peer and family.
+func convergeVXLAN(t *testing.T, l *dplab.Lab) []*rpNode {
+	t.Helper()
+	var out []*rpNode
+	for _, n := range l.Nodes {
+		h, err := n.Handle()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, err := h.LinkByName(n.Uplink)
+		h.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rn := &rpNode{Node: n,
+			local: agent.LocalNode{Name: n.Name, IPs: []netip.Addr{n.IP4, n.IP6}, PodCIDRs: []netip.Prefix{n.PodCIDR4, n.PodCIDR6}},
+			up:    agent.Uplink{Name: n.Uplink, Index: up.Attrs().Index, MTU: up.Attrs().MTU}}
+		for _, m := range l.Nodes {
+			if m == n {
+				continue
+			}
+			for _, p := range []struct {
+				cidr netip.Prefix
+				ip   netip.Addr
+			}{{m.PodCIDR4, m.IP4}, {m.PodCIDR6, m.IP6}} {
+				fam := 4
+				if p.ip.Is6() {
+					fam = 6
+				}
+				rn.paths = append(rn.paths, agent.Path{Peer: m.Name, Family: fam, PodCIDR: p.cidr, PeerIP: p.ip,
+					PeerMAC: overlay.VTEPMAC(p.ip), Mode: decision.ModeVXLAN, DevIndex: rn.up.Index})
+			}
+		}
+		restartKernel(t, rn)
+		out = append(out, rn)
+	}
+	return out
+}
+
+// restartKernel starts a fresh kernel for n (as a restarted agent does) and
+// converges node setup and paths.
+func restartKernel(t *testing.T, n *rpNode) {
+	t.Helper()
+	k, err := agent.NewKernel(agent.KernelConfig{NetNS: n.NS, VNI: 1, Port: 4789})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.EnsureNode(n.local, n.up); err != nil {
+		t.Fatalf("%s: EnsureNode: %v", n.Name, err)
+	}
+	if err := k.ApplyPaths(n.paths, nil); err != nil {
+		t.Fatalf("%s: ApplyPaths: %v", n.Name, err)
+	}
+	n.kernel = k
+}
+
+// strictRPFilter sets rp_filter=1 on all, default and every device of the
+// namespace (RHEL-like hosts' default).
+// Equivalent to: sysctl -w net.ipv4.conf.{all,default,<dev>...}.rp_filter=1
+func strictRPFilter(t *testing.T, nsName string) {
+	t.Helper()
+	run(t, "ip", "netns", "exec", nsName, "sh", "-c", "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 1 > $f; done")
+}
+
+// sourceSeen connects from p to q at dst and returns the source address q's
+// listener sees.
+func sourceSeen(t *testing.T, p, q *dplab.Pod, dst netip.Addr) netip.Addr {
+	t.Helper()
+	ln, err := q.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	seen := make(chan netip.Addr, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			seen <- netip.Addr{}
+			return
+		}
+		defer c.Close()
+		seen <- c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+	}()
+	c, err := p.Dial(dst, ln.Addr().(*net.TCPAddr).Port)
+	if err != nil {
+		t.Errorf("tcp %s -> %s: %v", p.Name, dst, err)
+		return netip.Addr{}
+	}
+	defer c.Close()
+	select {
+	case a := <-seen:
+		return a
+	case <-time.After(3 * time.Second):
+		t.Errorf("tcp %s -> %s: not accepted", p.Name, dst)
+		return netip.Addr{}
+	}
+}
+
+// vxlanAddrs lists the global addresses of the tunnel devices.
+// Equivalent to: ip -o addr show scope global (devices oo-vxlan*)
+func vxlanAddrs(t *testing.T, nsName string) string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(run(t, "ip", "-n", nsName, "-o", "addr", "show", "scope", "global"), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && strings.HasPrefix(f[1], "oo-vxlan") {
+			out = append(out, f[1]+" "+f[3])
+		}
+	}
+	return strings.Join(out, " ")
+}

@@ -1,0 +1,85 @@
+package overlay
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// ensureAddr makes addr (when valid) the only address of its family on the
+// tunnel device, as a host address, and writes nothing when it already is.
+// Equivalent to:
+//
+//	ip addr add 10.244.1.0/32 dev oo-vxlan4
+//	ip -6 addr add fd00:10:244:1::/128 dev oo-vxlan6 nodad noprefixroute
+//	ip addr del <any other address of that family, link-local excepted> dev oo-vxlanN
+//
+// Why an address on the device and not `src` on every peer route: without
+// it, traffic the node itself sends to a remote pod over VXLAN (hostNetwork
+// pods, kubelet probes, kube-proxy's Service traffic) leaves with the
+// uplink's address as source; the peer receives it on its VXLAN device,
+// where the reverse route of that source is its uplink, and strict
+// rp_filter (rp_filter=1) drops it. With the address:
+//
+//   - IPv4 picks a route's source from the addresses of the route's device
+//     (inet_select_addr), so one /32 on oo-vxlan4 covers every peer route,
+//     present and future, with no per-route attribute to keep in sync.
+//   - IPv6 source selection prefers an address on the outgoing interface
+//     (RFC 6724 rule 5) over the uplink's address of the same scope.
+//   - MASQUERADE (kube-proxy's, for traffic leaving by oo-vxlanN) takes the
+//     out device's address and ignores a route's src: only an address on
+//     the device makes it predictable (flannel's flannel.1 has .0/32 too).
+//   - The peer's reverse route for it is its route to our pod CIDR, which
+//     leaves by its VXLAN device: rp_filter passes, the reply comes back.
+//
+// A route src would add nothing the address does not do, and it would cost
+// a rewrite of every peer route on upgrade. The address is unique by
+// construction (pod CIDRs do not overlap) and never given to a pod (it is
+// the CIDR's network address), hence nodad (DAD would keep it tentative,
+// unusable as a source, for a second); noprefixroute keeps a /128 out of the
+// main table (the local table delivers it; the agent's route monitor would
+// take a main-table route for an underlay change). Deleting the device
+// removes the address.
+func ensureAddr(h *netlink.Handle, link netlink.Link, addr netip.Addr) error {
+	if !addr.IsValid() {
+		return nil
+	}
+	addr = addr.Unmap()
+	fam := netlink.FAMILY_V4
+	if addr.Is6() {
+		fam = netlink.FAMILY_V6
+	}
+	name := link.Attrs().Name
+	have, err := h.AddrList(link, fam)
+	if err != nil {
+		return fmt.Errorf("listing addresses of %s: %w", name, err)
+	}
+	found := false
+	for _, a := range have {
+		ip, _ := netip.AddrFromSlice(a.IP)
+		ones, _ := a.Mask.Size()
+		switch {
+		case ip.Unmap() == addr && ones == addr.BitLen() && a.Flags&unix.IFA_F_DADFAILED == 0:
+			found = true
+		case ip.IsLinkLocalUnicast(): // the kernel's own fe80::/64
+		default:
+			if err := h.AddrDel(link, &a); err != nil {
+				return fmt.Errorf("removing stale address %s from %s: %w", a.IPNet, name, err)
+			}
+		}
+	}
+	if found {
+		return nil
+	}
+	want := &netlink.Addr{IPNet: &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(addr.BitLen(), addr.BitLen())}}
+	if addr.Is6() {
+		want.Flags = unix.IFA_F_NODAD | unix.IFA_F_NOPREFIXROUTE
+	}
+	if err := h.AddrReplace(link, want); err != nil {
+		return fmt.Errorf("adding VTEP address %s to %s: %w", addr, name, err)
+	}
+	return nil
+}
