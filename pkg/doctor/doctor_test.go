@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/doctor"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtest"
+	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -32,6 +34,12 @@ type goldenCase struct {
 	peer     net.IP
 	podCIDR  *net.IPNet
 	cfg      decision.Config
+	// agent, when set, gives doctor a state directory with the peers file
+	// it returns (nil: an empty state directory); local is this node's
+	// side as doctor reads it, the agent's own record of itself.
+	agent func(local decision.Side) *peerstate.File
+	// stateDir: give doctor a state directory even when agent is nil.
+	stateDir bool
 }
 
 func goldenCases() []goldenCase {
@@ -58,28 +66,102 @@ func goldenCases() []goldenCase {
 			cfg: decision.Config{AllowNestedEncap: true}},
 		goldenCase{name: "veth-forced-geneve", underlay: offloadtest.Veth, peer: offloadtest.OffLinkPeer,
 			cfg: decision.Config{Mode: decision.ModeGeneve}},
+		// With the agent's peers file: rule 2 and rule 3 pairs that the
+		// local kernel alone reports as vxlan and unreachable.
+		goldenCase{name: "virtio-like-agent-probed", underlay: offloadtest.VirtioLike, peer: offloadtest.OffLinkPeer,
+			agent: agentFile(func(local decision.Side) decision.Side {
+				local.NativeProbeOK = true
+				return local
+			}, agentPath("node-c", offloadtest.OffLinkPeer, "10.244.3.0/24", false, decision.ModeNative, 1500, 2))},
+		goldenCase{name: "vxlan-underlay-agent-carries", underlay: offloadtest.VXLANUnderlay, peer: offloadtest.OffLinkPeer,
+			agent: agentFile(func(local decision.Side) decision.Side {
+				local.UnderlayCarriesPeerPodCIDR = true
+				return local
+			}, agentPath("node-c", offloadtest.OffLinkPeer, "10.244.3.0/24", false, decision.ModeNative, 1500, 3))},
+		goldenCase{name: "veth-agent-peers", underlay: offloadtest.Veth,
+			agent: agentFile(nil, agentPath("node-b", offloadtest.OnLinkPeer, "10.244.2.0/24", true, decision.ModeNative, 1500, 1),
+				agentPath("node-c", offloadtest.OffLinkPeer, "10.244.3.0/24", false, decision.ModeVXLAN, 1450, 4))},
+		goldenCase{name: "veth-agent-unknown-peer", underlay: offloadtest.Veth, peer: offloadtest.OffLinkPeer,
+			agent: agentFile(nil, agentPath("node-b", offloadtest.OnLinkPeer, "10.244.2.0/24", true, decision.ModeNative, 1500, 1))},
+		goldenCase{name: "veth-agent-no-file", underlay: offloadtest.Veth, peer: offloadtest.OffLinkPeer, stateDir: true},
+		goldenCase{name: "veth-agent-other-flags", underlay: offloadtest.Veth, peer: offloadtest.OffLinkPeer,
+			agent: func(local decision.Side) *peerstate.File {
+				f := agentFile(nil, agentPath("node-c", offloadtest.OffLinkPeer, "10.244.3.0/24", false, decision.ModeNative, 1500, 2))(local)
+				f.Config.UnderlayRoutesPodCIDRs = true
+				return f
+			}},
 	)
+}
+
+// agentPath is one recorded IPv4 path.
+func agentPath(name string, ip net.IP, podCIDR string, onLink bool, mode decision.Mode, mtu, rule int) peerstate.Peer {
+	return peerstate.Peer{Name: name, NodeIPs: []string{ip.String()}, PodCIDRs: []string{podCIDR}, Mode: mode, MTU: mtu, Rule: rule,
+		Reasons: []string{"recorded by the agent"},
+		Paths: []peerstate.Path{{Family: 4, NodeIP: ip.String(), PodCIDR: podCIDR, OnLink: onLink, Mode: mode, MTU: mtu, Rule: rule,
+			Reasons: []string{"recorded by the agent"}}}}
+}
+
+// agentFile is a peers file whose peers are like this node; both ends'
+// sides go through both (nil: unchanged), which sets probe or underlay facts.
+func agentFile(both func(decision.Side) decision.Side, peers ...peerstate.Peer) func(decision.Side) *peerstate.File {
+	return func(local decision.Side) *peerstate.File {
+		f := &peerstate.File{AgentVersion: "test", Node: "node-a", Config: peerstate.Config{Mode: decision.ModeAuto},
+			UpdatedAt: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
+		for _, p := range peers {
+			p.Local, p.Peer = local, local
+			if both != nil {
+				p.Local, p.Peer = both(local), both(local)
+			}
+			f.Peers = append(f.Peers, p)
+		}
+		return f
+	}
+}
+
+// build runs doctor for a case; with an agent state directory, the
+// directory's name is replaced by STATEDIR in the outputs.
+func build(t *testing.T, c goldenCase) (js, text []byte, r *doctor.Report) {
+	t.Helper()
+	n := offloadtest.Build(t, c.underlay)
+	o := doctor.Options{NetNS: n, Node: "node-a", Peer: c.peer, PeerPodCIDR: c.podCIDR, Config: c.cfg, Encaps: encaps}
+	if c.agent != nil || c.stateDir {
+		o.StateDir = t.TempDir()
+	}
+	if c.agent != nil {
+		bare, err := doctor.Build(doctor.Options{NetNS: n, Peer: c.peer, Encaps: encaps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := decision.Side{Verdict: bare.Verdict, Encaps: []string{"vxlan"}, UplinkMTU: bare.Path[0].MTU}
+		if err := peerstate.Write(o.StateDir, c.agent(local)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := doctor.Build(o)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if js, err = r.JSON(); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	text = b.Bytes()
+	if o.StateDir != "" {
+		js = bytes.ReplaceAll(js, []byte(o.StateDir), []byte("STATEDIR"))
+		text = bytes.ReplaceAll(text, []byte(o.StateDir), []byte("STATEDIR"))
+	}
+	return js, text, r
 }
 
 func TestGolden(t *testing.T) {
 	for _, c := range goldenCases() {
 		t.Run(c.name, func(t *testing.T) {
-			n := offloadtest.Build(t, c.underlay)
-			r, err := doctor.Build(doctor.Options{NetNS: n, Node: "node-a", Peer: c.peer, PeerPodCIDR: c.podCIDR,
-				Config: c.cfg, Encaps: encaps})
-			if err != nil {
-				t.Fatalf("Build: %v", err)
-			}
-			js, err := r.JSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text bytes.Buffer
-			if err := r.WriteText(&text); err != nil {
-				t.Fatal(err)
-			}
+			js, text, _ := build(t, c)
 			golden(t, c.name+".json", js)
-			golden(t, c.name+".txt", text.Bytes())
+			golden(t, c.name+".txt", text)
 			checkStableKeys(t, js)
 		})
 	}
@@ -129,7 +211,7 @@ func checkStableKeys(t *testing.T, js []byte) {
 			t.Errorf("verdict lacks key %q", k)
 		}
 	}
-	for _, k := range []string{"mode", "mtu", "reasons"} {
+	for _, k := range []string{"mode", "mtu", "reasons", "source"} {
 		if _, ok := doc["decision"].(map[string]any)[k]; !ok {
 			t.Errorf("decision lacks key %q", k)
 		}
@@ -152,6 +234,9 @@ func TestDoctorModes(t *testing.T) {
 		"virtio-like-underlay-routes": decision.ModeNative, "vxlan-underlay-carries": decision.ModeNative,
 		"vxlan-underlay-other-cidr": decision.ModeUnreachable, "vxlan-underlay-forced-vxlan": decision.ModeUnreachable,
 		"vxlan-underlay-nested": decision.ModeVXLAN, "veth-forced-geneve": decision.ModeUnreachable,
+		"virtio-like-agent-probed": decision.ModeNative, "vxlan-underlay-agent-carries": decision.ModeNative,
+		"veth-agent-peers": decision.ModeVXLAN, "veth-agent-unknown-peer": decision.ModeVXLAN,
+		"veth-agent-no-file": decision.ModeVXLAN, "veth-agent-other-flags": decision.ModeVXLAN,
 	}
 	for _, c := range goldenCases() {
 		b, err := os.ReadFile(filepath.Join("testdata", c.name+".json"))
@@ -165,5 +250,37 @@ func TestDoctorModes(t *testing.T) {
 		if r.Decision.Mode != want[c.name] {
 			t.Errorf("%s: mode %s, want %s", c.name, r.Decision.Mode, want[c.name])
 		}
+	}
+}
+
+// Where the agent's record decides, doctor's source, rule and agent record
+// follow it; where it does not, doctor says why in a reason.
+func TestDoctorAgentState(t *testing.T) {
+	want := map[string]struct {
+		source string
+		rule   int
+		reason string
+		peers  int
+	}{
+		"virtio-like-agent-probed":     {doctor.SourceAgentState, 2, "native probe: this node ok, node-c ok", 0},
+		"vxlan-underlay-agent-carries": {doctor.SourceAgentState, 3, "tunnel underlay carries the other's pod CIDR: this node yes, node-c yes", 0},
+		"veth-agent-peers":             {doctor.SourceLocalKernel, 4, "see the peers list", 2},
+		"veth-agent-unknown-peer":      {doctor.SourceLocalKernel, 4, "is no peer in the agent's peers file", 0},
+		"veth-agent-no-file":           {doctor.SourceLocalKernel, 4, "no agent peers file STATEDIR/peers.json", 0},
+		"veth-agent-other-flags":       {doctor.SourceAgentState, 4, "the agent programmed native (rule 2)", 0},
+		"veth":                         {doctor.SourceLocalKernel, 4, "peer facts assumed equal", 0},
+	}
+	for _, c := range goldenCases() {
+		w, ok := want[c.name]
+		if !ok {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			js, _, r := build(t, c)
+			if r.Decision.Source != w.source || r.Decision.Rule != w.rule || len(r.Peers) != w.peers ||
+				!strings.Contains(string(js), w.reason) || (r.Decision.Agent != nil) != (w.source == doctor.SourceAgentState) {
+				t.Errorf("source %s rule %d peers %d agent %+v, want %+v:\n%s", r.Decision.Source, r.Decision.Rule, len(r.Peers), r.Decision.Agent, w, js)
+			}
+		})
 	}
 }

@@ -26,6 +26,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	r.textSegmentation(&b)
 	r.textVerdict(&b)
 	r.textDecision(&b)
+	r.textPeers(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -114,9 +115,38 @@ func (r *Report) textDecision(b *strings.Builder) {
 	if d.Rule > 0 {
 		fmt.Fprintf(b, " (auto rule %d)", d.Rule)
 	}
+	if d.Source == SourceAgentState {
+		b.WriteString(", peer side from the agent's state")
+	}
 	b.WriteString("\n")
 	for _, s := range d.Reasons {
 		fmt.Fprintf(b, "  - %s\n", s)
+	}
+}
+
+func (r *Report) textPeers(b *strings.Builder) {
+	if r.Peers == nil {
+		return
+	}
+	b.WriteString("\npeers (the agent's record, decided again with this node's kernel as read now):\n")
+	for _, p := range r.Peers {
+		fmt.Fprintf(b, "  %s %s (%s): %s", p.Name, p.NodeIP, p.PodCIDR, p.Mode)
+		if p.Mode != "unreachable" {
+			fmt.Fprintf(b, ", pod MTU %d", p.MTU)
+		}
+		if p.Rule > 0 {
+			fmt.Fprintf(b, " (auto rule %d)", p.Rule)
+		}
+		if p.AgentMode != "" {
+			fmt.Fprintf(b, "; the agent programmed %s", p.AgentMode)
+		}
+		b.WriteString("\n")
+		for _, s := range p.Reasons {
+			fmt.Fprintf(b, "    - %s\n", s)
+		}
+	}
+	if len(r.Peers) == 0 {
+		b.WriteString("  none\n")
 	}
 }
 

@@ -29,6 +29,9 @@ type Options struct {
 	Config decision.Config
 	// Encaps overrides the kernel probe (tests); nil probes the kernel.
 	Encaps []offload.EncapSupport
+	// StateDir is the agent's state directory; its peers file (the agent's
+	// record of every pair) gives the peer's side. "" : not consulted.
+	StateDir string
 }
 
 // Report is doctor's analysis. JSON keys are stable (see the README).
@@ -46,6 +49,9 @@ type Report struct {
 	Segmentation map[offload.Traffic]offload.SegmentationPoint `json:"segmentation"`
 	Verdict      offload.Verdict                               `json:"verdict"`
 	Decision     Decision                                      `json:"decision"`
+	// Peers is, without --peer, every path in the agent's peers file,
+	// decided again with this node's kernel as read now.
+	Peers []PeerDecision `json:"peers,omitempty"`
 }
 
 // Route is the kernel's route towards the peer (or the default route).
@@ -96,6 +102,11 @@ type Decision struct {
 	Segmentation string        `json:"segmentation"`
 	Nested       bool          `json:"nested"`
 	Config       Config        `json:"config"`
+	// Source says where the peer's side came from: SourceAgentState or
+	// SourceLocalKernel.
+	Source string `json:"source"`
+	// Agent is what the agent recorded for this peer (agent-state only).
+	Agent *AgentPath `json:"agent,omitempty"`
 }
 
 // Config echoes the decision flags doctor was given.
@@ -128,10 +139,19 @@ func Build(o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	st := loadAgentState(o.StateDir)
+	in, notes, agent := st.apply(o, in, notes)
 	if probeNote != "" {
 		notes = append(notes, probeNote)
 	}
 	r.Decision = decisionOf(o.Config, in, notes)
+	r.Decision.Source, r.Decision.Agent = SourceLocalKernel, agent
+	if agent != nil {
+		r.Decision.Source = SourceAgentState
+	}
+	if o.Peer == nil && st.file != nil {
+		r.Peers = st.peersList(o.Config, in.Local)
+	}
 	return r, nil
 }
 

@@ -11,12 +11,15 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/doctor"
+	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
-// runDoctor prints the offload analysis of this node. It reads only the
-// local kernel: no agent, no Kubernetes API. Flags default to the agent's
-// environment variables so that `kubectl exec ... doctor` inside the agent's
-// pod uses the agent's own configuration.
+// runDoctor prints the offload analysis of this node. It reads the local
+// kernel and, when the agent has written one, its peers file in the state
+// directory (the peer's published facts and both ends' probe results): no
+// Kubernetes API, and it works without a running agent. Flags default to the
+// agent's environment variables so that `kubectl exec ... doctor` inside the
+// agent's pod uses the agent's own configuration and state directory.
 func runDoctor(args []string) int { return doctorMain(args, os.Stdout, os.Stderr, os.Getenv) }
 
 // doctorMain is runDoctor with its streams and environment passed in.
@@ -75,6 +78,7 @@ func parseDoctorFlags(args []string, getenv func(string) string, out io.Writer) 
 	fs.StringVar(&format, "o", "text", "output: text|json")
 	fs.StringVar(&format, "output", "text", "output: text|json")
 	fs.StringVar(&o.Iface, "iface", getenv("OFFLOAD_OVERLAY_IFACE"), "uplink to inspect instead of the route's device")
+	fs.StringVar(&o.StateDir, "state-dir", envOr("OFFLOAD_OVERLAY_STATE_DIR", state.DefaultDir), "the agent's state directory: its peers file gives each peer's published facts and probe results (\"\": this node's kernel only)")
 	fs.StringVar(&o.Node, "node", getenv("NODE_NAME"), "node name shown in the report ($NODE_NAME, else the host name)")
 	fs.StringVar(&mode, "mode", envOr("OFFLOAD_OVERLAY_MODE", string(decision.ModeAuto)), "datapath: auto|vxlan|geneve|native")
 	fs.StringVar(&encap, "encap", envOr("OFFLOAD_OVERLAY_ENCAP", string(decision.ModeVXLAN)), "tunnel auto uses when it must encapsulate: vxlan|geneve")
