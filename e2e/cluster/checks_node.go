@@ -59,39 +59,42 @@ func (c *Cluster) PodCIDRs(node string) ([]string, error) {
 }
 
 // Doctor runs `offload-overlay-agent doctor --peer IP -o json` in the agent
-// pod on node a for peer b and returns the decided mode and rule.
-func (c *Cluster) Doctor(a, b *Node) (mode string, rule int, err error) {
+// pod on node a for peer b and returns the decided mode, rule and source
+// ("agent-state" when doctor found b in the agent's peers file).
+func (c *Cluster) Doctor(a, b *Node) (mode string, rule int, source string, err error) {
 	pod, err := c.AgentPod(a.Name)
 	if err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	cidrs, err := c.PodCIDRs(b.Name)
 	if err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	out, err := c.Kubectl("-n", AgentNamespace, "exec", pod, "-c", "agent", "--",
 		"/usr/local/bin/offload-overlay-agent", "doctor", "--peer", b.IP, "--peer-pod-cidr", cidrs[0], "-o", "json")
 	if err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	var d struct {
 		Decision struct {
-			Mode string `json:"mode"`
-			Rule int    `json:"rule"`
+			Mode   string `json:"mode"`
+			Rule   int    `json:"rule"`
+			Source string `json:"source"`
 		} `json:"decision"`
 	}
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
-		return "", 0, fmt.Errorf("doctor output: %w: %.200s", err, out)
+		return "", 0, "", fmt.Errorf("doctor output: %w: %.200s", err, out)
 	}
-	return d.Decision.Mode, d.Decision.Rule, nil
+	return d.Decision.Mode, d.Decision.Rule, d.Decision.Source, nil
 }
 
 // CheckModes compares, for every ordered pair of nodes, the datapath the
-// agent programmed with the lab's prediction, and doctor's mode with it where
-// doctorKnows(a, b): doctor reads only the local node and assumes the peer is
-// alike, so it cannot know a pair decided by the peer's facts (a tunnel
-// underlay at the other end, a native probe through a router).
-func CheckModes(t *testing.T, c *Cluster, predict func(a, b *Node) string, doctorKnows func(a, b *Node) bool) {
+// agent programmed with the lab's prediction, and doctor's mode with it:
+// doctor reads the agent's peers file (the peer's published facts, both
+// native probe results, whether the tunnel underlays carry the pod CIDRs),
+// so it knows every pair, including those decided by the peer's facts (a
+// tunnel underlay at the other end, a native probe through a router).
+func CheckModes(t *testing.T, c *Cluster, predict func(a, b *Node) string) {
 	for _, a := range c.Nodes {
 		for _, b := range c.Nodes {
 			if a == b {
@@ -120,8 +123,19 @@ func CheckModes(t *testing.T, c *Cluster, predict func(a, b *Node) string, docto
 				route = strings.Join(routes, " | ")
 				return nil
 			})
-			dm, rule, derr := c.Doctor(a, b)
-			doc := fmt.Sprintf("doctor: %s rule %d", dm, rule)
+			// The agent writes its peers file right after programming the
+			// kernel: give doctor the same sync a moment to land.
+			var dm, source string
+			var rule int
+			derr := waitFor(10e9, func() error {
+				var err error
+				dm, rule, source, err = c.Doctor(a, b)
+				if err == nil && (dm != want || source != "agent-state") {
+					err = fmt.Errorf("mode %s rule %d from %s", dm, rule, source)
+				}
+				return err
+			})
+			doc := fmt.Sprintf("doctor: %s rule %d (%s)", dm, rule, source)
 			if derr != nil {
 				doc = "doctor: " + derr.Error()
 			}
@@ -129,8 +143,8 @@ func CheckModes(t *testing.T, c *Cluster, predict func(a, b *Node) string, docto
 				t.Errorf("%s -> %s: %v, lab predicts %s; %s", a.Name, b.Name, err, want, doc)
 				continue
 			}
-			if doctorKnows != nil && doctorKnows(a, b) && dm != want {
-				t.Errorf("%s -> %s: %s, but the lab predicts %s", a.Name, b.Name, doc, want)
+			if derr != nil {
+				t.Errorf("%s -> %s: %s, but the agent programmed %s as the lab predicts", a.Name, b.Name, doc, want)
 			}
 			t.Logf("%s -> %s: %-7s as predicted [%s] %s", a.Name, b.Name, got, route, doc)
 		}

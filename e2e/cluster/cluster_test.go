@@ -76,19 +76,6 @@ func labPrediction(tp *topo.Topology) func(a, b *Node) string {
 	}
 }
 
-// doctorKnows: pairs whose mode follows from the local node alone (same
-// segment, or two plain segments the router does not route pod CIDRs for).
-func doctorKnows(tp *topo.Topology) func(a, b *Node) bool {
-	return func(a, b *Node) bool {
-		sa := tp.NodeByName(strings.TrimPrefix(a.Name, Prefix)).Segment
-		sb := tp.NodeByName(strings.TrimPrefix(b.Name, Prefix)).Segment
-		if sa == sb {
-			return true
-		}
-		return sa != topo.SegX && sb != topo.SegX && len(tp.Spec.PodRouteSegments) == 0
-	}
-}
-
 // TestCluster is the multi-node Kubernetes e2e: a mixed cluster covering the
 // lab's underlays at once (the lab's variant 5: n2-n3 on one L2 segment, n1
 // behind the router, n3 without tunnel segmentation, n4 on a VXLAN underlay
@@ -118,7 +105,7 @@ func TestCluster(t *testing.T) {
 	t.Run("network-available", func(t *testing.T) { CheckNodesNetworkAvailable(t, c) })
 	t.Run("agent-rbac", func(t *testing.T) { CheckAgentRBAC(t, c) })
 	t.Run("annotations", func(t *testing.T) { CheckAnnotations(t, c) })
-	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo), doctorKnows(c.Topo)) })
+	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	ph.done("modes per peer")
 
 	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
@@ -197,7 +184,7 @@ func TestClusterRoutedUnderlay(t *testing.T) {
 		t.Fatalf("install: %v", err)
 	}
 	ph.done("kubectl apply -> all nodes Ready")
-	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo), doctorKnows(c.Topo)) })
+	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	t.Run("native-probe-published", func(t *testing.T) { CheckNativeProbesPublished(t, c) })
 	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
 		t.Fatal(err)
@@ -235,7 +222,7 @@ func TestClusterDualStack(t *testing.T) {
 		t.Fatalf("install: %v", err)
 	}
 	ph.done("kubectl apply -> all nodes Ready")
-	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo), doctorKnows(c.Topo)) })
+	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +261,7 @@ func TestClusterNestingRefused(t *testing.T) {
 		t.Fatalf("install: %v", err)
 	}
 	ph.done("kubectl apply -> all nodes Ready")
-	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo), nil) })
+	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	t.Run("events", func(t *testing.T) {
 		for _, n := range c.Nodes {
 			var out string

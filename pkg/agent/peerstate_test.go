@@ -93,14 +93,19 @@ func TestWritePeersKeyed(t *testing.T) {
 	if _, err := os.Stat(p); err != nil {
 		t.Fatal(err)
 	}
-	for name, change := range map[string]func(){
-		"nothing":        func() {},
-		"peer version":   func() { peers[1].RV = "2" },
-		"probe result":   func() { ag.facts.NativeProbe = map[string]bool{"peer-0001": true} },
-		"own facts":      func() { ag.factsGen++ },
-		"uplink MTU":     func() { ag.up.MTU = 9000 },
-		"peer disappear": func() { peers, v.paths = peers[:1], v.paths[:1] },
+	for _, tc := range []struct {
+		name   string
+		change func()
+	}{
+		{"nothing", func() {}},
+		{"peer version", func() { peers[1].RV = "2" }},
+		{"probe result", func() { ag.facts.NativeProbe = map[string]bool{"peer-0001": true} }},
+		{"own facts", func() { ag.factsGen++ }},
+		{"uplink MTU", func() { ag.up.MTU = 9000 }},
+		{"peer gone", func() { peers, v.paths = peers[:1], v.paths[:1] }},
+		{"nothing", func() {}},
 	} {
+		name, change := tc.name, tc.change
 		_ = os.Remove(p)
 		change()
 		ag.writePeers(peers, v.paths)
