@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ type rpNode struct {
 // node by ICMP and TCP with its VTEP address as source, a pod reaches the
 // node's VTEP address, MASQUERADE onto the tunnel picks the VTEP address,
 // and the same holds for IPv6 (no rp_filter there: reachability and source).
-// A restart writes no address; cleanup removes it with the device.
+// A control shows rp_filter dropping the uplink address as source; a
+// restart writes no address; cleanup removes it with the device.
 func TestNodeToPodOverVXLANStrictRPFilter(t *testing.T) {
 	l := dplab.New(t, dplab.Options{Nodes: 2, PodsPerNode: 1, Prefix: "oo-rp-"})
 	for _, n := range l.Nodes {
@@ -92,7 +94,38 @@ func TestNodeToPodOverVXLANStrictRPFilter(t *testing.T) {
 		}
 	})
 
-	t.Run("restart adopts the address, a removed one comes back", func(t *testing.T) {
+	t.Run("control: the uplink address as source is dropped, a re-converge repairs", func(t *testing.T) {
+		// Without the VTEP address and with nothing global on lo, the
+		// kernel takes the uplink's address (the first global one of any
+		// device) and node B's strict rp_filter drops what arrives from it
+		// on oo-vxlan4. Deleting the device's last IPv4 address flushes the
+		// routes and neighbours on it, so the peer's are put back by hand.
+		vtepB := peers.VTEPAddr(b.PodCIDR4).String()
+		run(t, "ip", "-n", a.Name, "addr", "del", peers.VTEPAddr(a.PodCIDR4).String()+"/32", "dev", "oo-vxlan4")
+		run(t, "ip", "-n", a.Name, "addr", "del", "10.244.1.1/32", "dev", "lo")
+		run(t, "ip", "-n", a.Name, "neigh", "replace", vtepB, "lladdr", overlay.VTEPMAC(b.IP4).String(), "dev", "oo-vxlan4", "nud", "permanent")
+		run(t, "ip", "-n", a.Name, "route", "replace", b.PodCIDR4.String(), "via", vtepB,
+			"dev", "oo-vxlan4", "onlink", "proto", "0x4f")
+		if r := run(t, "ip", "-n", a.Name, "route", "get", podB.IP4.String()); !strings.Contains(r, "src "+a.IP4.String()) {
+			t.Fatalf("control: route without the VTEP address: %s", r)
+		}
+		drops := rpFilterDrops(t, b.Name)
+		if err := nodeA.Ping(podB.IP4); err == nil {
+			t.Errorf("control: node A's uplink address passed node B's strict rp_filter")
+		}
+		if d := rpFilterDrops(t, b.Name) - drops; d == 0 {
+			t.Errorf("control: node B counted no rp_filter drop (TcpExt IPReversePathFilter)")
+		}
+		restartKernel(t, a)
+		if got := vxlanAddrs(t, a.Name); got != "oo-vxlan4 10.244.1.0/32 oo-vxlan6 fd00:244:1::/128" {
+			t.Errorf("addresses after repair: %q", got)
+		}
+		if err := nodeA.Ping(podB.IP4); err != nil {
+			t.Errorf("after repair: %v", err)
+		}
+	})
+
+	t.Run("restart adopts the addresses", func(t *testing.T) {
 		mon := exec.Command("ip", "-n", a.Name, "monitor", "address")
 		monOut := &syncBuffer{}
 		mon.Stdout, mon.Stderr = monOut, monOut
@@ -104,13 +137,11 @@ func TestNodeToPodOverVXLANStrictRPFilter(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		_ = mon.Process.Kill()
 		_ = mon.Wait()
-		if out := strings.TrimSpace(monOut.String()); out != "" {
-			t.Errorf("restart changed addresses:\n%s", out)
-		}
-		run(t, "ip", "-n", a.Name, "addr", "del", peers.VTEPAddr(a.PodCIDR4).String()+"/32", "dev", "oo-vxlan4")
-		restartKernel(t, a)
-		if got := vxlanAddrs(t, a.Name); got != "oo-vxlan4 10.244.1.0/32 oo-vxlan6 fd00:244:1::/128" {
-			t.Errorf("addresses after repair: %q", got)
+		for _, line := range strings.Split(monOut.String(), "\n") {
+			// The kernel's own fe80:: leaving DAD is not a restart's doing.
+			if strings.Contains(line, "inet") && !strings.Contains(line, "fe80::") {
+				t.Errorf("restart changed an address: %s", line)
+			}
 		}
 	})
 
@@ -235,4 +266,25 @@ func vxlanAddrs(t *testing.T, nsName string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// rpFilterDrops reads the namespace's count of packets rp_filter dropped.
+// Equivalent to: ip netns exec $ns nstat -az TcpExtIPReversePathFilter
+func rpFilterDrops(t *testing.T, nsName string) int {
+	t.Helper()
+	lines := strings.Split(run(t, "ip", "netns", "exec", nsName, "cat", "/proc/net/netstat"), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		for j := range names {
+			if names[0] == "TcpExt:" && names[j] == "IPReversePathFilter" && j < len(values) {
+				n, err := strconv.Atoi(values[j])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+		}
+	}
+	t.Fatal("no TcpExt IPReversePathFilter in /proc/net/netstat")
+	return 0
 }

@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -17,12 +18,15 @@ import (
 //	ip -6 addr add fd00:10:244:1::/128 dev oo-vxlan6 nodad noprefixroute
 //	ip addr del <any other address of that family, link-local excepted> dev oo-vxlanN
 //
-// Why an address on the device and not `src` on every peer route: without
-// it, traffic the node itself sends to a remote pod over VXLAN (hostNetwork
-// pods, kubelet probes, kube-proxy's Service traffic) leaves with the
-// uplink's address as source; the peer receives it on its VXLAN device,
-// where the reverse route of that source is its uplink, and strict
-// rp_filter (rp_filter=1) drops it. With the address:
+// Why: traffic the node itself sends to a remote pod over VXLAN
+// (hostNetwork pods, kubelet probes, kube-proxy's Service traffic) needs a
+// source. With no address on the device the kernel borrows the first global
+// address of any device, lo first: whatever is on lo (the agent's probe
+// address, a load balancer's VIP), else the uplink's. The peer receives the
+// uplink's on its VXLAN device, where the reverse route of that source is
+// its uplink, and strict rp_filter (rp_filter=1) drops it.
+//
+// Why an address on the device and not `src` on every peer route:
 //
 //   - IPv4 picks a route's source from the addresses of the route's device
 //     (inet_select_addr), so one /32 on oo-vxlan4 covers every peer route,
@@ -43,6 +47,14 @@ import (
 // main table (the local table delivers it; the agent's route monitor would
 // take a main-table route for an underlay change). Deleting the device
 // removes the address.
+//
+// Ordering: the new address is added before a stale one (an old pod CIDR)
+// is removed, because deleting a device's last IPv4 address makes the
+// kernel flush every route and neighbour on that device (fib_disable_ip),
+// permanent ones included: all VXLAN peers would be cut off until the
+// agent's next resync re-adds them. For the same reason an operator must
+// not delete the address by hand (the resync restores the peers, a restart
+// of the agent the address).
 func ensureAddr(h *netlink.Handle, link netlink.Link, addr netip.Addr) error {
 	if !addr.IsValid() {
 		return nil
@@ -57,6 +69,7 @@ func ensureAddr(h *netlink.Handle, link netlink.Link, addr netip.Addr) error {
 	if err != nil {
 		return fmt.Errorf("listing addresses of %s: %w", name, err)
 	}
+	var stale []netlink.Addr
 	found := false
 	for _, a := range have {
 		ip, _ := netip.AddrFromSlice(a.IP)
@@ -66,20 +79,22 @@ func ensureAddr(h *netlink.Handle, link netlink.Link, addr netip.Addr) error {
 			found = true
 		case ip.IsLinkLocalUnicast(): // the kernel's own fe80::/64
 		default:
-			if err := h.AddrDel(link, &a); err != nil {
-				return fmt.Errorf("removing stale address %s from %s: %w", a.IPNet, name, err)
-			}
+			stale = append(stale, a)
 		}
 	}
-	if found {
-		return nil
+	if !found {
+		want := &netlink.Addr{IPNet: &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(addr.BitLen(), addr.BitLen())}}
+		if addr.Is6() {
+			want.Flags = unix.IFA_F_NODAD | unix.IFA_F_NOPREFIXROUTE
+		}
+		if err := h.AddrReplace(link, want); err != nil {
+			return fmt.Errorf("adding VTEP address %s to %s: %w", addr, name, err)
+		}
 	}
-	want := &netlink.Addr{IPNet: &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(addr.BitLen(), addr.BitLen())}}
-	if addr.Is6() {
-		want.Flags = unix.IFA_F_NODAD | unix.IFA_F_NOPREFIXROUTE
-	}
-	if err := h.AddrReplace(link, want); err != nil {
-		return fmt.Errorf("adding VTEP address %s to %s: %w", addr, name, err)
+	for _, a := range stale { // after the add: see the ordering note above
+		if err := h.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+			return fmt.Errorf("removing stale address %s from %s: %w", a.IPNet, name, err)
+		}
 	}
 	return nil
 }
