@@ -44,6 +44,13 @@
 //     peer of this node's own kind would get, so early pods do not need a
 //     smaller MTU later. BIG TCP sizes go into the state file only when
 //     every path is native and the uplink itself accepts them.
+//   - Doctor sees what the agent decided. Next to the state file the agent
+//     keeps peers.json (pkg/state/peerstate): per pair the mode, rule,
+//     reasons and both ends' decision inputs, which only the agent knows
+//     (the peer's annotation, native probe results, underlay routes).
+//     `doctor --peer IP` decides the pair again from it plus the kernel it
+//     reads, with no API access. It is rewritten only when a key of its
+//     inputs changes (0.26 ms per converge at 1000 peers, 1.7 MB file).
 //   - Stopping is not cleaning. SIGTERM stops the loop and leaves devices,
 //     routes, neighbours, FDB entries, rules and the state file in place: an
 //     agent upgrade drops no established pod connection and the CNI plugin
