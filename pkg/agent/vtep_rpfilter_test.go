@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -29,8 +30,9 @@ type rpNode struct {
 // every device, every pair VXLAN. The node namespace itself (not a pod:
 // hostNetwork pods, kubelet probes, kube-proxy) reaches a pod on the other
 // node by ICMP and TCP with its VTEP address as source, a pod reaches the
-// node's VTEP address, MASQUERADE onto the tunnel picks the VTEP address,
-// and the same holds for IPv6 (no rp_filter there: reachability and source).
+// node's VTEP address, MASQUERADE onto the tunnel (kube-proxy's, also for
+// the node's Service traffic) picks the VTEP address, and the same holds
+// for IPv6 (no rp_filter there: reachability and source).
 // A control shows rp_filter dropping the uplink address as source; a
 // restart writes no address; cleanup removes it with the device.
 func TestNodeToPodOverVXLANStrictRPFilter(t *testing.T) {
@@ -63,8 +65,8 @@ func TestNodeToPodOverVXLANStrictRPFilter(t *testing.T) {
 			if err := nodeA.TCPEcho(podB, fam.dst, 256<<10); err != nil {
 				t.Errorf("node A -> pod B: %v", err)
 			}
-			if src := sourceSeen(t, nodeA, podB, fam.dst); src != fam.vtepA {
-				t.Errorf("pod B sees node A as %s, want its VTEP address %s", src, fam.vtepA)
+			if src, err := sourceSeen(t, nodeA, podB, fam.dst); err != nil || src != fam.vtepA {
+				t.Errorf("pod B sees node A as %s (%v), want its VTEP address %s", src, err, fam.vtepA)
 			}
 			if err := podB.Ping(fam.vtepA); err != nil {
 				t.Errorf("pod B -> node A's VTEP address: %v", err)
@@ -87,10 +89,43 @@ func TestNodeToPodOverVXLANStrictRPFilter(t *testing.T) {
 				t.Skipf("no %s: %v", fam.tool, err)
 			}
 			run(t, "ip", "netns", "exec", a.Name, fam.tool, "-t", "nat", "-A", "POSTROUTING", "-o", fam.dev, "-j", "MASQUERADE")
-			if src := sourceSeen(t, podA, podB, fam.dst); src != fam.vtepA {
-				t.Errorf("%s: pod B sees pod A masqueraded as %s, want %s", fam.dev, src, fam.vtepA)
+			if src, err := sourceSeen(t, podA, podB, fam.dst); err != nil || src != fam.vtepA {
+				t.Errorf("%s: pod B sees pod A masqueraded as %s (%v), want %s", fam.dev, src, err, fam.vtepA)
 			}
 			run(t, "ip", "netns", "exec", a.Name, fam.tool, "-t", "nat", "-D", "POSTROUTING", "-o", fam.dev, "-j", "MASQUERADE")
+		}
+	})
+
+	t.Run("node to a Service backed by a pod on node B", func(t *testing.T) {
+		// kube-proxy's iptables rules for one ClusterIP, reduced: traffic
+		// from outside the cluster CIDR is marked, DNATed to the backend
+		// and masqueraded. The node picks its uplink address for the
+		// ClusterIP (its route leaves by the uplink); after DNAT the packet
+		// leaves by oo-vxlan4 and MASQUERADE gives it the VTEP address.
+		if _, err := exec.LookPath("iptables"); err != nil {
+			t.Skipf("no iptables: %v", err)
+		}
+		const clusterIP = "10.96.0.10"
+		run(t, "ip", "-n", a.Name, "route", "add", "10.96.0.0/12", "dev", a.Uplink)
+		dnat := []string{"OUTPUT", "-d", clusterIP, "-p", "tcp", "-j", "DNAT", "--to-destination", podB.IP4.String()}
+		mark := []string{"OUTPUT", "-d", clusterIP, "!", "-s", "10.244.0.0/16", "-j", "MARK", "--set-xmark", "0x4000/0x4000"}
+		masq := []string{"POSTROUTING", "-m", "mark", "--mark", "0x4000/0x4000", "-j", "MASQUERADE"}
+		for _, r := range [][]string{mark, dnat, masq} {
+			run(t, append([]string{"ip", "netns", "exec", a.Name, "iptables", "-t", "nat", "-A"}, r...)...)
+		}
+		if src, err := sourceSeen(t, nodeA, podB, netip.MustParseAddr(clusterIP)); err != nil || src != peers.VTEPAddr(a.PodCIDR4) {
+			t.Errorf("pod B sees node A's Service traffic from %s (%v), want %s", src, err, peers.VTEPAddr(a.PodCIDR4))
+		}
+		// Without the mark (kube-proxy not told the cluster CIDR) nothing
+		// rewrites the uplink source and node B's rp_filter drops it.
+		run(t, append([]string{"ip", "netns", "exec", a.Name, "iptables", "-t", "nat", "-D"}, mark...)...)
+		if _, err := sourceSeen(t, nodeA, podB, netip.MustParseAddr(clusterIP)); err == nil {
+			t.Logf("without kube-proxy's mark the Service traffic got through too")
+		} else {
+			t.Logf("without kube-proxy's mark (no --cluster-cidr): %v (expected: uplink source, rp_filter)", err)
+		}
+		for _, r := range [][]string{dnat, masq} {
+			run(t, append([]string{"ip", "netns", "exec", a.Name, "iptables", "-t", "nat", "-D"}, r...)...)
 		}
 	})
 
@@ -220,9 +255,9 @@ func strictRPFilter(t *testing.T, nsName string) {
 	run(t, "ip", "netns", "exec", nsName, "sh", "-c", "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 1 > $f; done")
 }
 
-// sourceSeen connects from p to q at dst and returns the source address q's
-// listener sees.
-func sourceSeen(t *testing.T, p, q *dplab.Pod, dst netip.Addr) netip.Addr {
+// sourceSeen connects from p to q at dst (q's address, or one that NAT
+// turns into it) and returns the source address q's listener sees.
+func sourceSeen(t *testing.T, p, q *dplab.Pod, dst netip.Addr) (netip.Addr, error) {
 	t.Helper()
 	ln, err := q.Listen(0)
 	if err != nil {
@@ -233,7 +268,6 @@ func sourceSeen(t *testing.T, p, q *dplab.Pod, dst netip.Addr) netip.Addr {
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
-			seen <- netip.Addr{}
 			return
 		}
 		defer c.Close()
@@ -241,16 +275,14 @@ func sourceSeen(t *testing.T, p, q *dplab.Pod, dst netip.Addr) netip.Addr {
 	}()
 	c, err := p.Dial(dst, ln.Addr().(*net.TCPAddr).Port)
 	if err != nil {
-		t.Errorf("tcp %s -> %s: %v", p.Name, dst, err)
-		return netip.Addr{}
+		return netip.Addr{}, fmt.Errorf("tcp %s -> %s: %w", p.Name, dst, err)
 	}
 	defer c.Close()
 	select {
 	case a := <-seen:
-		return a
+		return a, nil
 	case <-time.After(3 * time.Second):
-		t.Errorf("tcp %s -> %s: not accepted", p.Name, dst)
-		return netip.Addr{}
+		return netip.Addr{}, fmt.Errorf("tcp %s -> %s: not accepted", p.Name, dst)
 	}
 }
 

@@ -40,7 +40,11 @@ import (
 //     leaves by its VXLAN device: rp_filter passes, the reply comes back.
 //
 // A route src would add nothing the address does not do, and it would cost
-// a rewrite of every peer route on upgrade. The address is unique by
+// a rewrite of every peer route on upgrade. Neither helps a node's traffic
+// to a ClusterIP: its source is chosen for the ClusterIP's route (the
+// uplink) before kube-proxy's DNAT sends it into the tunnel, so it reaches
+// the peer with the VTEP address only because kube-proxy masquerades
+// sources outside its --cluster-cidr (MASQUERADE then picks the address). The address is unique by
 // construction (pod CIDRs do not overlap) and never given to a pod (it is
 // the CIDR's network address), hence nodad (DAD would keep it tentative,
 // unusable as a source, for a second); noprefixroute keeps a /128 out of the
