@@ -81,38 +81,57 @@ func TestWritePeers(t *testing.T) {
 }
 
 // With Node versions (the API), an unchanged converge skips the document,
-// and a peer's new version, a probe result or a new facts generation
-// rewrites it.
+// and a peer's new version, a probe result, a new facts generation, an
+// uplink MTU or a peer leaving rewrites it. The steps run in a fixed order
+// and each starts from its own freshly written agent, so none depends on
+// what an earlier step changed.
 func TestWritePeersKeyed(t *testing.T) {
-	ag, peers, v := peersAgent(t, 2)
-	for i := range peers {
-		peers[i].RV = "1"
-	}
-	ag.writePeers(peers, v.paths)
-	p := peerstate.PathIn(ag.cfg.StateDir)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name   string
-		change func()
+	for _, step := range []struct {
+		name    string
+		rewrite bool
+		change  func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path)
 	}{
-		{"nothing", func() {}},
-		{"peer version", func() { peers[1].RV = "2" }},
-		{"probe result", func() { ag.facts.NativeProbe = map[string]bool{"peer-0001": true} }},
-		{"own facts", func() { ag.factsGen++ }},
-		{"uplink MTU", func() { ag.up.MTU = 9000 }},
-		{"peer gone", func() { peers, v.paths = peers[:1], v.paths[:1] }},
-		{"nothing", func() {}},
+		{"nothing", false, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) { return peers, paths }},
+		{"peer version", true, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+			peers[1].RV = "2"
+			return peers, paths
+		}},
+		{"probe result", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+			ag.facts.NativeProbe = map[string]bool{"peer-0001": true}
+			return peers, paths
+		}},
+		{"own facts", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+			ag.factsGen++
+			return peers, paths
+		}},
+		{"uplink MTU", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+			ag.up.MTU = 9000
+			return peers, paths
+		}},
+		{"peer gone", true, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+			return peers[:1], paths[:1]
+		}},
 	} {
-		name, change := tc.name, tc.change
-		_ = os.Remove(p)
-		change()
-		ag.writePeers(peers, v.paths)
-		_, err := os.Stat(p)
-		if written := err == nil; written != (name != "nothing") {
-			t.Errorf("%s: file written %v", name, written)
-		}
+		t.Run(step.name, func(t *testing.T) {
+			ag, peers, v := peersAgent(t, 2)
+			if len(peers) != 2 || len(v.paths) != 2 {
+				t.Fatalf("fixture: %d peers, %d paths, want 2 and 2", len(peers), len(v.paths))
+			}
+			for i := range peers {
+				peers[i].RV = "1"
+			}
+			ag.writePeers(peers, v.paths)
+			p := peerstate.PathIn(ag.cfg.StateDir)
+			if err := os.Remove(p); err != nil {
+				t.Fatalf("first write: %v", err)
+			}
+			peers, paths := step.change(ag, peers, v.paths)
+			ag.writePeers(peers, paths)
+			_, err := os.Stat(p)
+			if written := err == nil; written != step.rewrite {
+				t.Errorf("file written %v, want %v", written, step.rewrite)
+			}
+		})
 	}
 }
 
