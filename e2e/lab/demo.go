@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offload-overlay/offload-overlay/e2e/perf"
+	"github.com/offload-overlay/offload-overlay/pkg/doctor"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
@@ -49,8 +50,8 @@ func (l *Lab) PrintDoctor(ctx context.Context, w io.Writer) error {
 				kernel, dev, _ = l.KernelMode(n, pods[0].IPv4)
 			}
 			note := ""
-			if kernel != string(r.Decision.Mode) {
-				note = "  (doctor reads only this node and assumes a peer like it; the agent used the peer's published facts and probes)"
+			if r.Decision.Source != doctor.SourceAgentState {
+				note = "  (peer not in the agent's peers file: doctor assumed a peer like this node)"
 			}
 			fmt.Fprintf(w, "    -> %-3s %-12s %-7s kernel route via %-10s doctor: %s, pod MTU %d%s\n       %s\n",
 				p.Name, p.IPv4, kernel, dev, r.Decision.Mode, r.Decision.MTU, note, reason)

@@ -14,9 +14,11 @@ import (
 )
 
 // Doctor runs `offload-overlay-agent doctor -o json` inside node n for one
-// peer (nil: no --peer), with the agent's decision flags.
+// peer (nil: no --peer), with the agent's decision flags and state
+// directory: doctor then reads the agent's peers file and decides a known
+// peer from its published facts and both ends' probe results.
 func (l *Lab) Doctor(ctx context.Context, n, peer *Node) (*doctor.Report, error) {
-	args := []string{"netns", "exec", n.Netns, l.agentBin(), "doctor", "-o", "json", "--node", n.Name}
+	args := []string{"netns", "exec", n.Netns, l.agentBin(), "doctor", "-o", "json", "--node", n.Name, "--state-dir", n.Dir}
 	if peer != nil {
 		args = append(args, "--peer", peer.IPv4, "--peer-pod-cidr", peer.PodCIDRs[0].String())
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/e2e/perf"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
+	"github.com/offload-overlay/offload-overlay/pkg/doctor"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
@@ -54,22 +55,20 @@ func upAgentLabSpec(t *testing.T, spec topo.Spec, agentArgs ...string) *Lab {
 	return l
 }
 
-// expectedMode is the mode the lab predicts between two nodes of a variant,
-// and whether doctor alone (which assumes the peer is of the same kind and
-// knows no probe result) can predict it.
-func expectedMode(variant int, podRoutes, flag bool, a, b *Node) (mode string, doctorKnows bool) {
+// expectedMode is the mode the lab predicts between two nodes of a variant.
+func expectedMode(variant int, podRoutes, flag bool, a, b *Node) string {
 	switch {
 	case variant == 3 && flag:
-		return "native", true // the operator says the underlay routes pod CIDRs
+		return "native" // the operator says the underlay routes pod CIDRs
 	case variant == 3 && podRoutes:
-		return "native", false // native because both agents' probes succeed
+		return "native" // native because both agents' probes succeed
 	case a.Segment == b.Segment:
-		return "native", true
+		return "native"
 	case a.Segment == topo.SegX || b.Segment == topo.SegX:
 		// off-link with a tunnel underlay that carries pod CIDRs: no second level
-		return "native", a.Segment == topo.SegX
+		return "native"
 	}
-	return "vxlan", a.NoTunnelOffload == b.NoTunnelOffload
+	return "vxlan"
 }
 
 // TestE2EVariants: on every variant, pods reach every other pod (ICMP and
@@ -103,6 +102,10 @@ func TestE2EVariants(t *testing.T) {
 	}
 }
 
+// checkModes compares, for every ordered pair of nodes, the datapath in
+// node a's kernel with the lab's prediction, and doctor's mode with it:
+// doctor reads the agent's peers file (the peer's published facts, both
+// native probe results), so it must know every pair from the agent's state.
 func checkModes(t *testing.T, l *Lab, variant int, podRoutes, flag bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -113,7 +116,7 @@ func checkModes(t *testing.T, l *Lab, variant int, podRoutes, flag bool) {
 			if a == b {
 				continue
 			}
-			want, doctorKnows := expectedMode(variant, podRoutes, flag, a, b)
+			want := expectedMode(variant, podRoutes, flag, a, b)
 			pb := l.PodsOn(b.Name)[0]
 			got, dev, err := l.KernelMode(a, pb.IPv4)
 			for err == nil && got != want && time.Now().Before(deadline) {
@@ -123,14 +126,33 @@ func checkModes(t *testing.T, l *Lab, variant int, podRoutes, flag bool) {
 			if err != nil || got != want {
 				t.Errorf("%s -> %s: kernel sends via %s (%s), want %s (%v)\n%s", a.Name, b.Name, dev, got, want, err, l.AgentLog(a, 15))
 			}
-			r, err := l.Doctor(ctx, a, b)
+			r, err := doctorAgrees(ctx, l, a, b, want)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if doctorKnows && string(r.Decision.Mode) != want {
-				t.Errorf("%s -> %s: doctor says %s, want %s: %v", a.Name, b.Name, r.Decision.Mode, want, r.Decision.Reasons)
+			if string(r.Decision.Mode) != want || r.Decision.Source != doctor.SourceAgentState {
+				t.Errorf("%s -> %s: doctor says %s (rule %d, from %q), want %s from %q: %v",
+					a.Name, b.Name, r.Decision.Mode, r.Decision.Rule, r.Decision.Source, want, doctor.SourceAgentState, r.Decision.Reasons)
 			}
 		}
+	}
+}
+
+// doctorAgrees runs doctor on a for peer b until it decides want from the
+// agent's peers file, for up to 10 s (the agent writes the file right after
+// programming the kernel), and returns its last report.
+func doctorAgrees(ctx context.Context, l *Lab, a, b *Node, want string) (*doctor.Report, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := l.Doctor(ctx, a, b)
+		if err != nil {
+			return nil, err
+		}
+		ok := string(r.Decision.Mode) == want && r.Decision.Source == doctor.SourceAgentState
+		if ok || time.Now().After(deadline) {
+			return r, nil
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
