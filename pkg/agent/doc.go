@@ -20,7 +20,10 @@
 //     last applied set, so a Node change costs O(1) netlink calls. Route
 //     lookups towards peers are cached between resyncs. The resync timer
 //     ("resync") also lets the kernel side re-read the kernel and repair
-//     drift; nothing is ever flushed.
+//     drift; nothing is ever flushed. It first puts back a deleted VTEP
+//     address, probe address on lo or tunnel device (reads only when all is
+//     in place), then the peers' routes, neighbours and FDB entries: a
+//     device's last IPv4 address takes its routes and neighbours with it.
 //   - Heartbeats are filtered. Kubelets update Node status every few
 //     seconds; only changes of the annotation, pod CIDRs or addresses (and a
 //     condition someone else overwrote on our Node) enqueue a converge.

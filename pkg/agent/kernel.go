@@ -90,8 +90,10 @@ type Kernel interface {
 	// ApplyPaths converges peer paths: upsert are added or changed, remove
 	// are gone. It touches only those paths (O(1) netlink calls each).
 	ApplyPaths(upsert, remove []Path) error
-	// ResyncPaths diffs the kernel against the complete desired set and
-	// repairs what differs (never flushes).
+	// ResyncPaths first puts back what EnsureNode made if it is gone (VTEP
+	// address, probe addresses on lo, tunnel device), then diffs the kernel
+	// against the complete desired set and repairs what differs (never
+	// flushes).
 	ResyncPaths(all []Path) error
 	// ProbeNative sends an ICMP echo from our probe address to the peer's
 	// probe address via the underlay next hop gw (see doc.go).

@@ -44,6 +44,8 @@ type netKernel struct {
 	conv *peers.Converger
 	// lo addresses we added (probe addresses).
 	loAddrs []netip.Prefix
+	// node is EnsureNode's last input and result (nil before it).
+	node *nodeSetup
 }
 
 // NewKernel opens a netlink handle in cfg.NetNS (or the current namespace).
@@ -208,8 +210,37 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 // EnsureNode creates one VXLAN device per node-IP family carrying this
 // node's VTEP address of that family (see overlay.Config.Addr), puts the
 // probe address (first host address of each pod CIDR) on lo, and points the
-// peer converger at the devices.
+// peer converger at the devices. The resync repeats the device and address
+// steps (repairNode).
 func (k *netKernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
+	setup, links, err := k.ensureDevices(local, up)
+	if err != nil {
+		return setup, err
+	}
+	if err := k.ensureProbeAddrs(local); err != nil {
+		return setup, err
+	}
+	k.node = &nodeSetup{local: local, up: up, links: links}
+	if k.conv == nil {
+		k.conv = peers.New(k.h, links)
+		return setup, nil
+	}
+	if _, err := k.conv.SetLinks(links); err != nil {
+		return setup, fmt.Errorf("re-pointing peers at new devices: %w", err)
+	}
+	return setup, nil
+}
+
+// nodeSetup is what EnsureNode was last asked for, kept for repairNode.
+type nodeSetup struct {
+	local LocalNode
+	up    Uplink
+	links peers.Links
+}
+
+// ensureDevices converges the VXLAN device of each node-IP family and its
+// VTEP address; it writes nothing when both are as wanted.
+func (k *netKernel) ensureDevices(local LocalNode, up Uplink) (NodeSetup, peers.Links, error) {
 	var setup NodeSetup
 	links := peers.Links{Uplink4: up.Index, Uplink6: up.Index}
 	for _, ip := range local.IPs {
@@ -220,7 +251,7 @@ func (k *netKernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
 		dev, err := overlay.Ensure(k.h, overlay.Config{Kind: overlay.KindVXLAN, VNI: k.cfg.VNI, Port: k.cfg.Port,
 			LocalIP: ip, UplinkIndex: up.Index, UDPCsum: familyOf(ip) == 6, Addr: vtep})
 		if err != nil {
-			return setup, fmt.Errorf("ensuring VXLAN device for %s: %w", ip, err)
+			return setup, links, fmt.Errorf("ensuring VXLAN device for %s: %w", ip, err)
 		}
 		setup.VTEPMACs[famIndex(ip)] = dev.MAC
 		if familyOf(ip) == 6 {
@@ -229,17 +260,39 @@ func (k *netKernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
 			links.VXLAN4 = dev.Index
 		}
 	}
-	if err := k.ensureProbeAddrs(local); err != nil {
-		return setup, err
+	return setup, links, nil
+}
+
+// repairNode puts back what EnsureNode made and someone removed since: a
+// VTEP address, a probe address on lo, a tunnel device (recreated with the
+// same MAC; the converger is then re-pointed at its new index). When all is
+// in place it only reads (a few link and address lookups) and writes
+// nothing. It runs before the peers resync because deleting a device's last
+// IPv4 address makes the kernel flush that device's routes and neighbours
+// (see overlay.ensureAddr): routes re-added before the address would go
+// nowhere useful, and the resync that follows restores them.
+// Equivalent to: ip addr replace <VTEP>/32 dev oo-vxlan4;
+// ip addr replace <probe>/32 dev lo (only for a missing address).
+func (k *netKernel) repairNode() error {
+	if k.node == nil {
+		return nil
 	}
-	if k.conv == nil {
-		k.conv = peers.New(k.h, links)
-		return setup, nil
+	_, links, err := k.ensureDevices(k.node.local, k.node.up)
+	if err != nil {
+		return err
 	}
+	if err := k.ensureProbeAddrs(k.node.local); err != nil {
+		return err
+	}
+	if links == k.node.links {
+		return nil
+	}
+	k.cfg.Log.Warn("tunnel device recreated; re-pointing peer paths", "vxlan4", links.VXLAN4, "vxlan6", links.VXLAN6)
+	k.node.links = links
 	if _, err := k.conv.SetLinks(links); err != nil {
-		return setup, fmt.Errorf("re-pointing peers at new devices: %w", err)
+		return fmt.Errorf("re-pointing peers at recreated devices: %w", err)
 	}
-	return setup, nil
+	return nil
 }
 
 // ensureProbeAddrs puts the first host address of each pod CIDR on lo as
@@ -320,9 +373,14 @@ func (k *netKernel) ApplyPaths(upsert, remove []Path) error {
 	return errors.Join(errs...)
 }
 
-// ResyncPaths hands the converger the complete set, then re-reads the
-// kernel and repairs drift.
+// ResyncPaths repairs the node's devices and addresses (repairNode), hands
+// the converger the complete set, then re-reads the kernel and repairs
+// drift: in that order, so routes and neighbours the kernel flushed with a
+// deleted VTEP address come back after the address.
 func (k *netKernel) ResyncPaths(all []Path) error {
+	if err := k.repairNode(); err != nil {
+		return fmt.Errorf("repairing tunnel devices and addresses: %w", err)
+	}
 	ps := make([]peers.Peer, 0, len(all))
 	for _, p := range all {
 		ps = append(ps, toPeer(p))

@@ -57,8 +57,8 @@ import (
 // kernel flush every route and neighbour on that device (fib_disable_ip),
 // permanent ones included: all VXLAN peers would be cut off until the
 // agent's next resync re-adds them. For the same reason an operator must
-// not delete the address by hand (the resync restores the peers, a restart
-// of the agent the address).
+// not delete the address by hand (the agent's next resync restores the
+// address, then the peers).
 func ensureAddr(h *netlink.Handle, link netlink.Link, addr netip.Addr) error {
 	if !addr.IsValid() {
 		return nil
