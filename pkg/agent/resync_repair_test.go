@@ -14,8 +14,9 @@ import (
 // oo-vxlan4 (the kernel then flushes the device's routes and neighbours)
 // and its probe address from lo. The next resync, with no agent restart,
 // puts the addresses back first and then the peer routes and neighbours,
-// and node A reaches pod B again. A resync with everything in place writes
-// no address, route or neighbour (ip monitor stays silent).
+// and node A reaches pod B again; so does a deleted tunnel device. A resync
+// with everything in place writes no address, route or neighbour (ip
+// monitor stays silent).
 func TestResyncRepairsVTEPAddress(t *testing.T) {
 	l := dplab.New(t, dplab.Options{Nodes: 2, PodsPerNode: 1, Prefix: "oo-rr-"})
 	nodes := convergeVXLAN(t, l)
@@ -61,6 +62,25 @@ func TestResyncRepairsVTEPAddress(t *testing.T) {
 	if err := nodeA.Ping(podB.IP4); err != nil {
 		t.Errorf("after resync: node A -> pod B: %v", err)
 	}
+
+	t.Run("a deleted tunnel device is recreated and its peers re-programmed", func(t *testing.T) {
+		run(t, "ip", "-n", a.Name, "link", "del", "oo-vxlan4")
+		if err := a.kernel.ResyncPaths(a.paths); err != nil {
+			t.Fatalf("resync: %v", err)
+		}
+		if got := vxlanAddrs(t, a.Name); !strings.Contains(got, "oo-vxlan4 "+vtep) {
+			t.Errorf("VTEP address after resync: %q, want oo-vxlan4 %s", got, vtep)
+		}
+		if got := datapath(); got != before {
+			t.Errorf("routes and neighbours after resync:\n%s\nwant:\n%s", got, before)
+		}
+		if fdb := output("bridge", "-n", a.Name, "fdb", "show", "dev", "oo-vxlan4"); !strings.Contains(fdb, "dst "+b.IP4.String()) {
+			t.Errorf("no FDB entry towards node B after resync:\n%s", fdb)
+		}
+		if err := nodeA.Ping(podB.IP4); err != nil {
+			t.Errorf("after resync: node A -> pod B: %v", err)
+		}
+	})
 
 	t.Run("a resync with everything in place writes nothing", func(t *testing.T) {
 		mon := exec.Command("ip", "-n", a.Name, "monitor", "address", "route", "neigh")
