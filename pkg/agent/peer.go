@@ -59,6 +59,11 @@ func peerFrom(n *corev1.Node) (Peer, error) {
 	if len(cidrs) == 0 {
 		return p, fmt.Errorf("no spec.podCIDRs: %w", errNotYet)
 	}
+	for _, c := range cidrs {
+		if err := routablePodCIDR(c); err != nil {
+			return p, err
+		}
+	}
 	p.PodCIDRs = cidrs
 	return p, nil
 }
@@ -92,6 +97,41 @@ func (p *Peer) parseEndpoints() error {
 	}
 	if !p.IPs[0].IsValid() && !p.IPs[1].IsValid() {
 		return errors.New("annotation has no endpoint")
+	}
+	return nil
+}
+
+// minPodCIDRBits is the shortest peer pod CIDR accepted: a /0../7 would
+// route a large part of the address space (default route included) into
+// the tunnel. Checked even without --cluster-cidr, which is optional.
+const minPodCIDRBits = 8
+
+// reservedNets are ranges a peer's pod CIDR must not overlap: routing them
+// to a peer would hijack loopback, link-local (the IPv6 pod gateway
+// fe80::1, cloud metadata at 169.254.169.254) or multicast.
+var reservedNets = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("224.0.0.0/3"),
+	netip.MustParsePrefix("::/8"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("ff00::/8"),
+}
+
+// routablePodCIDR rejects a peer pod CIDR that is too short, an IPv4-mapped
+// IPv6 prefix, or one overlapping a reserved range.
+func routablePodCIDR(c netip.Prefix) error {
+	if c.Addr().Is4In6() {
+		return fmt.Errorf("pod CIDR %s is an IPv4-mapped IPv6 prefix", c)
+	}
+	if c.Bits() < minPodCIDRBits {
+		return fmt.Errorf("pod CIDR %s is shorter than /%d", c, minPodCIDRBits)
+	}
+	for _, r := range reservedNets {
+		if r.Overlaps(c) {
+			return fmt.Errorf("pod CIDR %s overlaps reserved range %s", c, r)
+		}
 	}
 	return nil
 }

@@ -182,3 +182,35 @@ func mustMAC(s string) []byte {
 	}
 	return m
 }
+
+// Without --cluster-cidr (optional) a peer's pod CIDR must still not take
+// the default route, a huge prefix, link-local, loopback or multicast.
+func TestSelectPeersHostilePodCIDRWithoutClusterCIDR(t *testing.T) {
+	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
+	cases := map[string][]string{
+		"default4":   {"0.0.0.0/0"},
+		"default6":   {"10.244.9.0/24", "::/0"},
+		"slash7":     {"64.0.0.0/7"},
+		"link4":      {"169.254.0.0/16"},
+		"covers-ll4": {"169.0.0.0/8"},
+		"link6":      {"10.244.9.0/24", "fe80::/64"},
+		"loop":       {"127.0.0.0/8"},
+		"mcast":      {"239.0.0.0/8"},
+		"mcast6":     {"10.244.9.0/24", "ff02::/16"},
+		"mapped":     {"::ffff:10.244.9.0/120"},
+	}
+	for name, cidrs := range cases {
+		t.Run(name, func(t *testing.T) {
+			nodes := []*corev1.Node{mkNode("evil", 1, annot(t, facts("192.168.0.9")), cidrs...)}
+			peers, ignored, _ := selectPeers(local, nil, nodes)
+			if len(peers) != 0 || len(ignored) != 1 {
+				t.Fatalf("pod CIDRs %v: peers %v ignored %v, want ignored", cidrs, peers, ignored)
+			}
+		})
+	}
+	ok := []*corev1.Node{mkNode("fine", 1, annot(t, facts("192.168.0.9", "fd00::9")), "10.244.9.0/24", "fd00:10:244:9::/64")}
+	if peers, ignored, _ := selectPeers(local, nil, ok); len(peers) != 1 {
+		t.Fatalf("ordinary peer rejected: %v", ignored)
+	}
+}
