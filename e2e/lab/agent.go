@@ -70,7 +70,12 @@ func (l *Lab) startControlPlane() (err error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			panic(tbFatal{err.Error()})
 		}
-		cp.env = k8senv.Start(tb, k8senv.Options{ListenAddress: l.Topo.HostIP, AuthorizationMode: "AlwaysAllow", Dir: dir})
+		opts := k8senv.Options{ListenAddress: l.Topo.HostIP, AuthorizationMode: "AlwaysAllow", Dir: dir}
+		if l.cfg.Spec.IPv6Only {
+			// the API server's Service address is of its advertise address's family
+			opts.ServiceClusterIPRange = "fd96::/112"
+		}
+		cp.env = k8senv.Start(tb, opts)
 	}()
 	if err != nil {
 		return err
@@ -90,10 +95,10 @@ func (l *Lab) createNode(ctx context.Context, n *Node) error {
 		node.Spec.PodCIDRs = append(node.Spec.PodCIDRs, p.String())
 	}
 	node.Spec.PodCIDR = node.Spec.PodCIDRs[0]
-	node.Status.Addresses = []corev1.NodeAddress{
-		{Type: corev1.NodeInternalIP, Address: n.IPv4}, {Type: corev1.NodeInternalIP, Address: n.IPv6},
-		{Type: corev1.NodeHostName, Address: n.Name},
+	for _, ip := range n.IPs() {
+		node.Status.Addresses = append(node.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip})
 	}
+	node.Status.Addresses = append(node.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeHostName, Address: n.Name})
 	created, err := l.api.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("creating Node %s: %w", n.Name, err)

@@ -171,10 +171,29 @@ func (p *Pod) fromResult(res types.Result) error {
 			p.IPv6, p.Gateway6 = ip.Address.IP.String(), ip.Gateway.String()
 		}
 	}
-	if p.IPv4 == "" {
-		return fmt.Errorf("pod %s: no IPv4 address in the CNI result %v", p.Name, r)
+	if p.IPv4 == "" && p.IPv6 == "" {
+		return fmt.Errorf("pod %s: no address in the CNI result %v", p.Name, r)
 	}
 	return nil
+}
+
+// IPs are the pod's addresses, IPv4 first; IP is the first of them.
+func (p *Pod) IPs() []string { return nonEmpty(p.IPv4, p.IPv6) }
+func (p *Pod) IP() string    { return p.IPs()[0] }
+
+// IPs are the node's addresses, IPv4 first (IPv6 only on an IPv6-only
+// underlay); IP is the first of them.
+func (n *Node) IPs() []string { return nonEmpty(n.IPv4, n.IPv6) }
+func (n *Node) IP() string    { return n.IPs()[0] }
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // del calls DEL and removes the pod's namespace (idempotent).

@@ -20,7 +20,7 @@ import (
 func (l *Lab) Doctor(ctx context.Context, n, peer *Node) (*doctor.Report, error) {
 	args := []string{"netns", "exec", n.Netns, l.agentBin(), "doctor", "-o", "json", "--node", n.Name, "--state-dir", n.Dir}
 	if peer != nil {
-		args = append(args, "--peer", peer.IPv4, "--peer-pod-cidr", peer.PodCIDRs[0].String())
+		args = append(args, "--peer", peer.IP(), "--peer-pod-cidr", peer.PodCIDRs[0].String())
 	}
 	args = append(args, l.decisionFlags()...)
 	out, err := exec.CommandContext(ctx, "ip", args...).Output()

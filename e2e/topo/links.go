@@ -285,3 +285,23 @@ func setBigTCP(nsName, dev string, size int) error {
 	}
 	return nil
 }
+
+// addRouteHost adds dst via gw over the lab's own host link dev in the host
+// namespace (the route goes with the link). Equivalent to:
+// `ip route replace $dst via $gw dev $dev`.
+func addRouteHost(dev string, dst netip.Prefix, gw netip.Addr) error {
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	l, err := h.LinkByName(dev)
+	if err != nil {
+		return fmt.Errorf("finding %s in the host netns: %w", dev, err)
+	}
+	r := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipNet(dst.Masked()), Gw: net.IP(gw.AsSlice())}
+	if err := h.RouteReplace(r); err != nil {
+		return fmt.Errorf("host route %s via %s dev %s: %w", dst, gw, dev, err)
+	}
+	return nil
+}

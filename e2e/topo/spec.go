@@ -43,6 +43,10 @@ type NodeSpec struct {
 	// PodCIDRs are the node's pod CIDRs, used only when the router routes
 	// them (Spec.PodRouteSegments). Optional.
 	PodCIDRs []string `json:"podCIDRs,omitempty"`
+	// BridgeUplink puts the node IPs on a Linux bridge (br0) whose port is
+	// the veth to the segment (eth0), as on a VM host or in a kind-like
+	// node; NoTunnelOffload then applies to that port.
+	BridgeUplink bool `json:"bridgeUplink,omitempty"`
 }
 
 // Spec is a whole lab underlay.
@@ -65,6 +69,9 @@ type Spec struct {
 	// veth and bridge of the plain segments, like NICs an operator enabled
 	// BIG TCP on (`ip link set eth0 gso_max_size 185000 ...`).
 	BigTCP bool `json:"bigTCP,omitempty"`
+	// IPv6Only gives the nodes, the host link and the internet IPv6
+	// addresses only: no IPv4 address on any node uplink.
+	IPv6Only bool `json:"ipv6Only,omitempty"`
 }
 
 // BigTCPSize is the GSO/GRO size of BIG TCP uplinks.
@@ -183,6 +190,15 @@ func (p plan) routerHostV4() netip.Prefix {
 }
 func (p plan) labV4() netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(p.site), 0, 0}), 16)
+}
+
+// hostV6 and routerHostV6 are the host link's IPv6 addresses (subnet id 0
+// of the lab's fd00:S::/32), labV6 covers every IPv6 underlay address.
+func (p plan) hostV6() netip.Prefix       { return p.v6("", 1) }
+func (p plan) routerHostV6() netip.Prefix { return p.v6("", 254) }
+func (p plan) labV6() netip.Prefix {
+	b := p.v6("", 0).Addr().As16()
+	return netip.PrefixFrom(netip.AddrFrom16(b), 32)
 }
 
 // inetV4/inetV6: the internet namespace's network (198.18.0.0/15 is the

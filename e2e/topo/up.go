@@ -61,9 +61,15 @@ func Describe(spec Spec) (*Topology, error) {
 	if s.Internet {
 		t.Internet = s.Prefix + "inet"
 		t.InternetIPs = []string{p.inetV4(inetHost).Addr().String(), p.inetV6(inetHost).Addr().String()}
+		if s.IPv6Only {
+			t.InternetIPs = t.InternetIPs[1:]
+		}
 	}
 	if s.HostLink {
 		t.HostLink, t.HostIP = s.Prefix+"host", p.hostV4().Addr().String()
+		if s.IPv6Only {
+			t.HostIP = p.hostV6().Addr().String()
+		}
 	}
 	for i, n := range s.Nodes {
 		host := firstNode + i
@@ -73,6 +79,11 @@ func Describe(spec Spec) (*Topology, error) {
 			Gateway4: p.v4(n.Segment, routerHost).Addr().String(), Gateway6: p.v6(n.Segment, routerHost).Addr().String()}
 		if n.Segment == SegX {
 			node.Uplink, node.Lower, node.MTU = "vxul", "eth0", s.MTU-UnderlayOverhead
+		} else if n.BridgeUplink {
+			node.Uplink, node.Lower = "br0", "eth0"
+		}
+		if s.IPv6Only {
+			node.IPv4, node.Gateway4 = "", ""
 		}
 		t.Nodes = append(t.Nodes, node)
 	}
@@ -235,16 +246,42 @@ func (b *builder) node(host int, n *Node) error {
 		if err := b.tunnelUplink(n.Netns, host); err != nil {
 			return err
 		}
+	} else if n.Uplink == "br0" {
+		if err := b.bridgeUplink(n.Netns); err != nil {
+			return err
+		}
 	}
-	for _, a := range []netip.Prefix{b.p.v4(n.Segment, host), b.p.v6(n.Segment, host)} {
+	addrs := []netip.Prefix{b.p.v6(n.Segment, host)}
+	if !b.spec.IPv6Only {
+		addrs = append(addrs, b.p.v4(n.Segment, host))
+	}
+	for _, a := range addrs {
 		if err := addAddr(n.Netns, n.Uplink, a); err != nil {
 			return err
 		}
 	}
-	if err := addRoute(n.Netns, netip.MustParsePrefix("0.0.0.0/0"), netip.MustParseAddr(n.Gateway4), 0); err != nil {
-		return err
+	if !b.spec.IPv6Only {
+		if err := addRoute(n.Netns, netip.MustParsePrefix("0.0.0.0/0"), netip.MustParseAddr(n.Gateway4), 0); err != nil {
+			return err
+		}
 	}
 	return addRoute(n.Netns, netip.MustParsePrefix("::/0"), netip.MustParseAddr(n.Gateway6), 0)
+}
+
+// bridgeUplink makes br0 the node's uplink with eth0 as its port. The
+// bridge's MTU and offloads follow its port. Equivalent to:
+// `ip -n $ns link add br0 type bridge && ip -n $ns link set eth0 master br0`.
+func (b *builder) bridgeUplink(nsName string) error {
+	if err := addBridge(nsName, "br0"); err != nil {
+		return err
+	}
+	if err := setMaster(nsName, "eth0", "br0"); err != nil {
+		return err
+	}
+	if b.spec.BigTCP {
+		return setBigTCP(nsName, "br0", BigTCPSize)
+	}
+	return nil
 }
 
 // tunnelUplink gives a tunnel-underlay node its transport address and the
@@ -310,7 +347,19 @@ func (b *builder) hostLink() error {
 	if err := addAddr("", name, b.p.hostV4()); err != nil {
 		return err
 	}
-	return nil
+	if !b.spec.IPv6Only {
+		return nil
+	}
+	// IPv6-only nodes reach the host (the API server) over IPv6: a /64 on
+	// the link and a route for the whole lab via the router, both gone
+	// with the link.
+	if err := addAddr(b.t.Router, "host0", b.p.routerHostV6()); err != nil {
+		return err
+	}
+	if err := addAddr("", name, b.p.hostV6()); err != nil {
+		return err
+	}
+	return addRouteHost(name, b.p.labV6(), b.p.routerHostV6().Addr())
 }
 
 // podRoutes programs the router for nodes whose pod CIDRs are known.
@@ -345,9 +394,13 @@ func (t *Topology) SetPodCIDRs(node string, cidrs []string) error {
 		if err != nil {
 			return fmt.Errorf("node %s pod CIDR %q: %w", node, c, err)
 		}
-		gw := netip.MustParseAddr(n.IPv4)
+		gwStr := n.IPv4
 		if dst.Addr().Is6() {
-			gw = netip.MustParseAddr(n.IPv6)
+			gwStr = n.IPv6
+		}
+		gw, err := netip.ParseAddr(gwStr)
+		if err != nil {
+			return fmt.Errorf("node %s has no node IP of pod CIDR %s's family: %w", node, c, err)
 		}
 		if all || t.Spec.routesPodCIDRsOf(n.Segment) {
 			if err := addRoute(t.Router, dst, gw, 0); err != nil {
