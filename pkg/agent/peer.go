@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -171,6 +172,10 @@ func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, cl
 		case err != nil:
 			ignored = append(ignored, Ignored{n.Name, err.Error()})
 		default:
+			if err := endpointsOutsidePodNetwork(p, local.PodCIDRs, clusterCIDRs); err != nil {
+				ignored = append(ignored, Ignored{n.Name, err.Error()})
+				continue
+			}
 			candidates = append(candidates, p)
 		}
 	}
@@ -200,6 +205,24 @@ func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, cl
 	}
 	sort.Slice(peers, func(i, j int) bool { return peers[i].Name < peers[j].Name })
 	return peers, ignored, waiting
+}
+
+// endpointsOutsidePodNetwork rejects a peer whose node IP lies inside the
+// pod network (a cluster CIDR or our pod CIDR): no real node has one, and
+// once indexed it would make checkPlacement ignore the legitimate peer
+// whose pod CIDR contains it.
+func endpointsOutsidePodNetwork(p Peer, local, cluster []netip.Prefix) error {
+	for _, ip := range p.IPs {
+		if !ip.IsValid() {
+			continue
+		}
+		for _, c := range slices.Concat(cluster, local) {
+			if c.Contains(ip) {
+				return fmt.Errorf("node IP %s lies inside the pod network %s", ip, c)
+			}
+		}
+	}
+	return nil
 }
 
 // checkPlacement rejects a pod CIDR outside the cluster CIDRs, one that

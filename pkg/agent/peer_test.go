@@ -70,6 +70,8 @@ func TestSelectPeersValidation(t *testing.T) {
 		mkNode("dual", 16, annot(t, facts("192.168.0.16", "fd00::16")), "10.244.16.0/24", "fd00:10:244:16::/64"),
 		mkNode("bad-ip", 17, `{"v":1,"endpoints":[{"ip":"1.2.3"}]}`, "10.244.17.0/24"),
 		mkNode("link-local", 18, annot(t, facts("169.254.0.5")), "10.244.18.0/24"),
+		// a node IP inside good's pod CIDR must not knock good out
+		mkNode("ip-in-good-cidr", 19, annot(t, facts("10.244.1.7")), "10.244.19.0/24"),
 	}
 	peers, ignored, waiting := selectPeers(local, cluster, nodes)
 	var names []string
@@ -92,7 +94,8 @@ func TestSelectPeersValidation(t *testing.T) {
 		"bad-mac":         "not unicast",
 		"version":         "version 99",
 		"outside-cluster": "outside the cluster CIDRs",
-		"covers-node-ips": "contains the node IP 10.244.12.5",
+		"covers-node-ips": "node IP 10.244.12.5 lies inside the pod network 10.244.0.0/16",
+		"ip-in-good-cidr": "node IP 10.244.1.7 lies inside the pod network",
 		"hijack-underlay": "outside the cluster CIDRs",
 		"no-endpoint":     "no endpoint",
 		"host-bits":       "host bits",
