@@ -172,7 +172,7 @@ func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, cl
 		case err != nil:
 			ignored = append(ignored, Ignored{n.Name, err.Error()})
 		default:
-			if err := endpointsOutsidePodNetwork(p, local.PodCIDRs, clusterCIDRs); err != nil {
+			if err := endpointsElsewhere(p, local, clusterCIDRs); err != nil {
 				ignored = append(ignored, Ignored{n.Name, err.Error()})
 				continue
 			}
@@ -207,16 +207,20 @@ func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, cl
 	return peers, ignored, waiting
 }
 
-// endpointsOutsidePodNetwork rejects a peer whose node IP lies inside the
-// pod network (a cluster CIDR or our pod CIDR): no real node has one, and
-// once indexed it would make checkPlacement ignore the legitimate peer
-// whose pod CIDR contains it.
-func endpointsOutsidePodNetwork(p Peer, local, cluster []netip.Prefix) error {
+// endpointsElsewhere rejects a peer whose node IP is one of ours (its
+// routes would loop back to this node) or lies inside the pod network (a
+// cluster CIDR or our pod CIDR): no real node has one, and once indexed it
+// would make checkPlacement ignore the legitimate peer whose pod CIDR
+// contains it.
+func endpointsElsewhere(p Peer, local LocalNode, cluster []netip.Prefix) error {
 	for _, ip := range p.IPs {
 		if !ip.IsValid() {
 			continue
 		}
-		for _, c := range slices.Concat(cluster, local) {
+		if slices.Contains(local.IPs, ip) {
+			return fmt.Errorf("node IP %s is this node's", ip)
+		}
+		for _, c := range slices.Concat(cluster, local.PodCIDRs) {
 			if c.Contains(ip) {
 				return fmt.Errorf("node IP %s lies inside the pod network %s", ip, c)
 			}

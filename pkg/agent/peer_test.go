@@ -72,6 +72,7 @@ func TestSelectPeersValidation(t *testing.T) {
 		mkNode("link-local", 18, annot(t, facts("169.254.0.5")), "10.244.18.0/24"),
 		// a node IP inside good's pod CIDR must not knock good out
 		mkNode("ip-in-good-cidr", 19, annot(t, facts("10.244.1.7")), "10.244.19.0/24"),
+		mkNode("our-ip", 20, annot(t, facts("192.168.0.1")), "10.244.20.0/24"),
 	}
 	peers, ignored, waiting := selectPeers(local, cluster, nodes)
 	var names []string
@@ -96,6 +97,7 @@ func TestSelectPeersValidation(t *testing.T) {
 		"outside-cluster": "outside the cluster CIDRs",
 		"covers-node-ips": "node IP 10.244.12.5 lies inside the pod network 10.244.0.0/16",
 		"ip-in-good-cidr": "node IP 10.244.1.7 lies inside the pod network",
+		"our-ip":          "node IP 192.168.0.1 is this node's",
 		"hijack-underlay": "outside the cluster CIDRs",
 		"no-endpoint":     "no endpoint",
 		"host-bits":       "host bits",
