@@ -252,8 +252,8 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		return err == nil && s.Ready, fmt.Sprintf("%+v %v", s, err)
 	})
 	s, _ := state.Read(stateDir)
-	if s.MTU != 1450 || len(s.PodCIDRs) != 2 || s.GSOMaxSize != 0 {
-		t.Errorf("state with no peer: %+v (want MTU 1450: VXLAN over IPv4 for a hypothetical off-link peer, no BIG TCP)", s)
+	if s.MTU != 1430 || len(s.PodCIDRs) != 2 || s.GSOMaxSize != 0 {
+		t.Errorf("state with no peer: %+v (want MTU 1430: dual-stack, VXLAN over IPv6 for a hypothetical off-link peer, no BIG TCP)", s)
 	}
 	own := l.facts(t, "node-a")
 	if len(own.Endpoints) != 2 || own.Endpoints[0].IP != "192.168.77.1" || own.Endpoints[0].VTEPMAC == "" || own.UplinkMTU != 1500 || !own.Verdict.TunnelSegmentation {

@@ -155,7 +155,10 @@ func (a *Agent) podMTU(local LocalNode, lf nodeinfo.Facts, up Uplink, paths []Pa
 	}
 	self := sideOf(lf, local.Name)
 	self.UplinkMTU = up.MTU
-	v6 := len(local.IPs) > 0 && familyOf(local.IPs[0]) == 6
+	// Dual-stack: IPv6 paths will carry the larger (IPv6 outer) overhead.
+	_, hasIP6 := local.IP(6)
+	_, hasCIDR6 := local.PodCIDR(6)
+	v6 := hasIP6 && hasCIDR6
 	res := a.decide(a.cfg.Decision, decision.Input{Local: self, Peer: self, IPv6Underlay: v6})
 	if res.MTU <= 0 {
 		return up.MTU, false

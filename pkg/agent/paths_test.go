@@ -88,6 +88,20 @@ func TestPodMTUWithoutPeers(t *testing.T) {
 	}
 }
 
+// A dual-stack node lists its IPv4 address first; its IPv6 paths will
+// still need the IPv6 outer overhead, so pods made before any peer must get
+// that MTU already.
+func TestPodMTUWithoutPeersDualStack(t *testing.T) {
+	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide}
+	local := LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1"), netip.MustParseAddr("fd00::1")},
+		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24"), netip.MustParsePrefix("fd00:10::/64")}}
+	f := facts("192.168.0.1", "fd00::1")
+	v := ag.computePaths(local, f, Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
+	if v.podMTU != 1430 {
+		t.Fatalf("pod MTU with no peer on a dual-stack node = %d, want 1430 (VXLAN over IPv6)", v.podMTU)
+	}
+}
+
 // BenchmarkSync1000 is the in-memory part of one converge at 1000 peers:
 // validation (selectPeers) and the decision for every path.
 func BenchmarkSync1000(b *testing.B) {
