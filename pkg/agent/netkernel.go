@@ -95,7 +95,7 @@ func (k *netKernel) InspectUplink(local LocalNode) (Uplink, error) {
 		}
 		iface = name
 	}
-	p, err := offload.InspectIn(k.cfg.NetNS, offload.Target{Iface: iface})
+	p, err := offload.InspectIn(k.cfg.NetNS, offload.Target{Iface: iface, Via: k.gatewayOf(iface, local)})
 	if err != nil {
 		return Uplink{}, fmt.Errorf("inspecting uplink %q: %w", iface, err)
 	}
@@ -110,6 +110,48 @@ func (k *netKernel) InspectUplink(local LocalNode) (Uplink, error) {
 	up := Uplink{Name: top.Name, Index: l.Attrs().Index, MTU: top.MTU, Verdict: offload.VerdictOf(p)}
 	up.GSOMaxSize, up.GROMaxSize = bigTCPSizes(top, local)
 	return up, nil
+}
+
+// gatewayOf is the default gateway leaving by iface for the first node IP's
+// family (nil: none): off-link peers, the ones VXLAN carries, are reached
+// through it, so a bridge uplink is walked through the port behind it.
+// Equivalent to: `ip route show default dev $iface`.
+func (k *netKernel) gatewayOf(iface string, local LocalNode) net.IP {
+	if len(local.IPs) == 0 {
+		return nil
+	}
+	l, err := k.h.LinkByName(iface)
+	if err != nil {
+		return nil
+	}
+	fam := netlink.FAMILY_V4
+	if local.IPs[0].Is6() {
+		fam = netlink.FAMILY_V6
+	}
+	routes, err := k.h.RouteListFiltered(fam, &netlink.Route{LinkIndex: l.Attrs().Index, Table: unix.RT_TABLE_MAIN},
+		netlink.RT_FILTER_OIF|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil
+	}
+	var best *netlink.Route
+	for i := range routes {
+		rt := &routes[i]
+		if rt.Gw == nil || (rt.Dst != nil && !isDefaultDst(rt.Dst)) {
+			continue
+		}
+		if best == nil || rt.Priority < best.Priority {
+			best = rt
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.Gw
+}
+
+func isDefaultDst(d *net.IPNet) bool {
+	ones, _ := d.Mask.Size()
+	return ones == 0
 }
 
 // bigTCPSizes returns the GSO/GRO sizes the uplink accepts for every pod

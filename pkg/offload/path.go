@@ -43,6 +43,12 @@ type Path struct {
 type Target struct {
 	Dest  net.IP
 	Iface string
+	// Via, with Iface and no Dest, is the next hop a bridge on the path
+	// forwards towards (the uplink's default gateway): the walk then follows
+	// the port the bridge's FDB names for it instead of every port, as the
+	// kernel does (a guest's port without tunnel segmentation on the same
+	// bridge is not on the path to the peers).
+	Via net.IP
 }
 
 // resolvePath finds the egress device for t in the current network namespace
@@ -68,6 +74,9 @@ func resolvePath(r *ethtoolReader, t Target) (*Path, error) {
 	w := &walker{r: r, seen: map[int]bool{}, nexthop: p.Gateway}
 	if w.nexthop == nil {
 		w.nexthop = t.Dest
+	}
+	if w.nexthop == nil {
+		w.nexthop = t.Via
 	}
 	w.visit(egress, RelEgress, "", "")
 	p.Devices = w.devs
