@@ -96,39 +96,110 @@ func checkVXLANPodMTU(t *testing.T, l *Lab, variant int, podRoutes bool, want in
 // lists br0 and its port, the on-link peer is native and the off-link peer
 // VXLAN segmented in software; a capable bridge uplink stays capable.
 func TestE2EBridgeUplink(t *testing.T) {
-	spec := topo.Spec{Internet: true, Nodes: []topo.NodeSpec{
+	mixed := topo.Spec{Internet: true, Nodes: []topo.NodeSpec{
 		{Name: "n1", Segment: topo.SegA, BridgeUplink: true, NoTunnelOffload: true},
 		{Name: "n2", Segment: topo.SegA, BridgeUplink: true},
 		{Name: "n3", Segment: topo.SegB}}}
-	l := upAgentLabConfig(t, Config{Spec: spec})
-	checkModes(t, l, 0, false, false)
-	ctx := context.Background()
-	for _, c := range []struct {
+	guest := mixed
+	guest.Nodes = slices.Clone(mixed.Nodes)
+	guest.Nodes[1].GuestPort = true
+	mixed6 := mixed
+	mixed6.IPv6Only = true
+	mixed6.Nodes = slices.Clone(mixed.Nodes)
+	v3, _ := topo.VariantSpec(3, false)
+	v5, _ := topo.VariantSpec(5, false)
+	for _, s := range []topo.Spec{v3, v5} {
+		for i := range s.Nodes {
+			s.Nodes[i].BridgeUplink = true
+		}
+	}
+	type path struct {
 		from, to string
 		capable  bool
-	}{{"n1", "n3", false}, {"n2", "n3", true}} {
-		a, b := l.NodeByName(c.from), l.NodeByName(c.to)
-		r, err := doctorAgrees(ctx, l, a, b, "vxlan")
+	}
+	mixedPaths := []path{{"n1", "n3", false}, {"n2", "n3", true}}
+	for _, tc := range []struct {
+		name    string
+		spec    topo.Spec
+		variant int
+		cidrs   []string
+		paths   []path
+	}{
+		{"mixed", mixed, 0, nil, mixedPaths},
+		// n2's bridge also has a guest's port without tunnel segmentation
+		{"guest-port", guest, 0, nil, mixedPaths},
+		{"mixed-ipv6only", mixed6, 0, []string{"fd44::/48"}, mixedPaths},
+		{"variant3", v3, 3, nil, []path{{"n1", "n2", false}, {"n2", "n1", false}}},
+		// n4's bridge has the underlay's VXLAN device as its port
+		{"variant5", v5, 5, nil, []path{{"n1", "n2", true}, {"n3", "n1", false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := upAgentLabConfig(t, Config{Spec: tc.spec, ClusterCIDRs: tc.cidrs})
+			checkModes(t, l, tc.variant, false, false)
+			for _, c := range tc.paths {
+				checkBridgePath(t, l, l.NodeByName(c.from), l.NodeByName(c.to), c.capable)
+			}
+			checkUnderlayTunnel(t, l, tc.variant)
+			checkReachability(t, l)
+			checkPMTU(t, l)
+			checkMasquerade(t, l)
+		})
+	}
+}
+
+// checkBridgePath: doctor on a for its VXLAN peer b lists a's bridge uplink
+// and its port, and says whether VXLAN super-packets leave whole (capable)
+// or are segmented in software.
+func checkBridgePath(t *testing.T, l *Lab, a, b *Node, capable bool) {
+	t.Helper()
+	r, err := doctorAgrees(context.Background(), l, a, b, "vxlan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range r.Path {
+		names = append(names, d.Name)
+	}
+	if a.Uplink == "br0" && (!slices.Contains(names, "br0") || !slices.Contains(names, "eth0")) {
+		t.Errorf("%s -> %s: doctor path %v, want br0 and its port eth0", a.Name, b.Name, names)
+	}
+	// the agent's own choice (rule 4 whole, rule 5 software) is the same
+	wantRule := 5
+	if capable {
+		wantRule = 4
+	}
+	if r.Decision.Agent == nil || r.Decision.Agent.Rule != wantRule || r.Decision.Rule != wantRule {
+		t.Errorf("%s -> %s: agent recorded %+v, doctor rule %d, want rule %d: %v", a.Name, b.Name, r.Decision.Agent, r.Decision.Rule, wantRule, r.Decision.Reasons)
+	}
+	seg := r.Segmentation[offload.TrafficVXLAN]
+	soft := seg.Where == offload.WhereSoftware
+	if r.Verdict.TunnelSegmentation != capable || soft == capable {
+		t.Errorf("%s -> %s: tunnel segmentation %v, VXLAN cut at %+v; want capable=%v (blocker %q)",
+			a.Name, b.Name, r.Verdict.TunnelSegmentation, seg, capable, r.Verdict.Blocker)
+	}
+}
+
+// checkUnderlayTunnel: doctor on a node of the tunnel underlay (segment x)
+// finds the underlay's VXLAN device below the uplink, through a bridge too.
+func checkUnderlayTunnel(t *testing.T, l *Lab, variant int) {
+	t.Helper()
+	for _, a := range l.Nodes {
+		if a.Segment != topo.SegX {
+			continue
+		}
+		b := l.Nodes[0]
+		if b == a {
+			b = l.Nodes[1]
+		}
+		r, err := doctorAgrees(context.Background(), l, a, b, expectedMode(variant, false, false, a, b))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, d := range r.Path {
-			names = append(names, d.Name)
-		}
-		if !slices.Contains(names, "br0") || !slices.Contains(names, "eth0") {
-			t.Errorf("%s -> %s: doctor path %v, want br0 and its port eth0", a.Name, b.Name, names)
-		}
-		seg := r.Segmentation[offload.TrafficVXLAN]
-		soft := seg.Where == offload.WhereSoftware
-		if r.Verdict.TunnelSegmentation != c.capable || soft == c.capable {
-			t.Errorf("%s -> %s: tunnel segmentation %v, VXLAN cut at %+v; want capable=%v (blocker %q)",
-				a.Name, b.Name, r.Verdict.TunnelSegmentation, seg, c.capable, r.Verdict.Blocker)
+		if r.Verdict.UnderlayTunnel != "vxlan" || r.Verdict.UnderlayTunnelDevice != "vxul" {
+			t.Errorf("%s: doctor finds underlay tunnel %q on %q below %s, want vxlan on vxul", a.Name,
+				r.Verdict.UnderlayTunnel, r.Verdict.UnderlayTunnelDevice, a.Uplink)
 		}
 	}
-	checkReachability(t, l)
-	checkPMTU(t, l)
-	checkMasquerade(t, l)
 }
 
 // vxlanLocal is the local (outer source) address of the VXLAN device node a

@@ -44,9 +44,14 @@ type NodeSpec struct {
 	// them (Spec.PodRouteSegments). Optional.
 	PodCIDRs []string `json:"podCIDRs,omitempty"`
 	// BridgeUplink puts the node IPs on a Linux bridge (br0) whose port is
-	// the veth to the segment (eth0), as on a VM host or in a kind-like
-	// node; NoTunnelOffload then applies to that port.
+	// the veth to the segment (eth0; on segment x the underlay's VXLAN
+	// device), as on a VM host or in a kind-like node. NoTunnelOffload
+	// still applies to eth0.
 	BridgeUplink bool `json:"bridgeUplink,omitempty"`
+	// GuestPort adds a second port to the bridge uplink: a veth (vm0)
+	// towards a guest namespace (prefix+Name+"g"), like a VM's NIC, without
+	// tunnel segmentation. Only traffic to the guest uses it.
+	GuestPort bool `json:"guestPort,omitempty"`
 }
 
 // Spec is a whole lab underlay.

@@ -79,8 +79,12 @@ func Describe(spec Spec) (*Topology, error) {
 			Gateway4: p.v4(n.Segment, routerHost).Addr().String(), Gateway6: p.v6(n.Segment, routerHost).Addr().String()}
 		if n.Segment == SegX {
 			node.Uplink, node.Lower, node.MTU = "vxul", "eth0", s.MTU-UnderlayOverhead
-		} else if n.BridgeUplink {
-			node.Uplink, node.Lower = "br0", "eth0"
+		}
+		if n.BridgeUplink {
+			node.Uplink = "br0"
+			if node.Lower == "" {
+				node.Lower = "eth0"
+			}
 		}
 		if s.IPv6Only {
 			node.IPv4, node.Gateway4 = "", ""
@@ -118,6 +122,9 @@ func (b *builder) namespaces() error {
 	}
 	for _, n := range b.spec.Nodes {
 		names = append(names, b.spec.Prefix+n.Name)
+		if n.GuestPort && n.BridgeUplink {
+			names = append(names, b.spec.Prefix+n.Name+"g")
+		}
 	}
 	for _, n := range names {
 		if err := AddNetns(n); err != nil {
@@ -242,12 +249,15 @@ func (b *builder) node(host int, n *Node) error {
 			}
 		}
 	}
+	port := "eth0"
 	if n.Segment == SegX {
 		if err := b.tunnelUplink(n.Netns, host); err != nil {
 			return err
 		}
-	} else if n.Uplink == "br0" {
-		if err := b.bridgeUplink(n.Netns); err != nil {
+		port = "vxul"
+	}
+	if n.Uplink == "br0" {
+		if err := b.bridgeUplink(n.Netns, port); err != nil {
 			return err
 		}
 	}
@@ -268,20 +278,42 @@ func (b *builder) node(host int, n *Node) error {
 	return addRoute(n.Netns, netip.MustParsePrefix("::/0"), netip.MustParseAddr(n.Gateway6), 0)
 }
 
-// bridgeUplink makes br0 the node's uplink with eth0 as its port. The
-// bridge's MTU and offloads follow its port. Equivalent to:
-// `ip -n $ns link add br0 type bridge && ip -n $ns link set eth0 master br0`.
-func (b *builder) bridgeUplink(nsName string) error {
+// bridgeUplink makes br0 the node's uplink with port (eth0, or vxul on the
+// tunnel underlay) below it. The bridge's MTU and offloads follow its port.
+// Equivalent to:
+// `ip -n $ns link add br0 type bridge && ip -n $ns link set $port master br0`.
+func (b *builder) bridgeUplink(nsName, port string) error {
 	if err := addBridge(nsName, "br0"); err != nil {
 		return err
 	}
-	if err := setMaster(nsName, "eth0", "br0"); err != nil {
+	if err := setMaster(nsName, port, "br0"); err != nil {
 		return err
 	}
-	if b.spec.BigTCP {
+	if b.guestPort(nsName) {
+		if err := addVeth(nsName, "vm0", nsName+"g", "eth0", b.spec.MTU); err != nil {
+			return err
+		}
+		if err := setMaster(nsName, "vm0", "br0"); err != nil {
+			return err
+		}
+		if err := setTunnelOffload(nsName, "vm0", false); err != nil {
+			return err
+		}
+	}
+	if b.spec.BigTCP && port == "eth0" {
 		return setBigTCP(nsName, "br0", BigTCPSize)
 	}
 	return nil
+}
+
+// guestPort reports whether the node of namespace nsName has a guest port.
+func (b *builder) guestPort(nsName string) bool {
+	for _, n := range b.spec.Nodes {
+		if b.spec.Prefix+n.Name == nsName {
+			return n.GuestPort
+		}
+	}
+	return false
 }
 
 // tunnelUplink gives a tunnel-underlay node its transport address and the
