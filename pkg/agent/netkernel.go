@@ -255,6 +255,13 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 // peer converger at the devices. The resync repeats the device and address
 // steps (repairNode).
 func (k *netKernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
+	if k.conv == nil {
+		// First call, before any probe runs: a probe route a killed agent
+		// left would keep steering the peer's probe address natively.
+		if err := k.removeProbeRoutes(); err != nil {
+			return NodeSetup{}, err
+		}
+	}
 	setup, links, err := k.ensureDevices(local, up)
 	if err != nil {
 		return setup, err
