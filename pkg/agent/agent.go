@@ -24,6 +24,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
@@ -379,6 +380,9 @@ func (a *Agent) initNode(ctx context.Context) error {
 	}
 	if err := a.kernel.EnsureMasquerade(a.local.PodCIDRs, a.cfg.ClusterCIDRs); err != nil {
 		return a.fatal("installing masquerade rules", err)
+	}
+	if fams := masq.MissingClusterCIDR(masq.Config{PodCIDRs: a.local.PodCIDRs, ClusterCIDRs: a.cfg.ClusterCIDRs}); len(fams) > 0 {
+		a.log.Warn("no --cluster-cidr for a family with a pod CIDR: pod egress of that family is not masqueraded (pod-to-pod never is)", "families", fams)
 	}
 	a.up, a.setup = up, setup
 	a.factsGen++

@@ -22,8 +22,10 @@ type Config struct {
 	// masquerade. A family without one gets no rules.
 	PodCIDRs []netip.Prefix
 	// ClusterCIDRs are every pod CIDR of the cluster (--cluster-cidr):
-	// destinations never masqueraded. When a family has none, the node's
-	// own pod CIDR stands in.
+	// destinations never masqueraded. A family without one gets no rules:
+	// without it other nodes' pods cannot be told from the internet, and
+	// pod-to-pod traffic must never be masqueraded (MissingClusterCIDR
+	// names such families so the agent can say so).
 	ClusterCIDRs []netip.Prefix
 }
 
@@ -64,11 +66,24 @@ func Ensure(cfg Config) error {
 		}
 		cluster := ofFamily(cfg.ClusterCIDRs, v6)
 		if len(cluster) == 0 {
-			cluster = pods
+			errs = append(errs, cleanup(ipt))
+			continue
 		}
 		errs = append(errs, ensureFamily(ipt, rules(ipt, pods, cluster)))
 	}
 	return errors.Join(errs...)
+}
+
+// MissingClusterCIDR lists the families ("IPv4", "IPv6") that have a pod
+// CIDR but no cluster CIDR in cfg: Ensure masquerades nothing there.
+func MissingClusterCIDR(cfg Config) []string {
+	var out []string
+	for _, v6 := range []bool{false, true} {
+		if len(ofFamily(cfg.PodCIDRs, v6)) > 0 && len(ofFamily(cfg.ClusterCIDRs, v6)) == 0 {
+			out = append(out, map[bool]string{false: "IPv4", true: "IPv6"}[v6])
+		}
+	}
+	return out
 }
 
 // rules are the contents of Chain, in order.

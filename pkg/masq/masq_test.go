@@ -131,3 +131,30 @@ func sourceSeen(server ns.NetNS, p *dplab.Pod, dst netip.Addr) (netip.Addr, erro
 	defer c.Close()
 	return <-seen, nil
 }
+
+// TestMasqueradeNeedsClusterCIDR: a family without a cluster CIDR gets no
+// rules (other nodes' pods could not be told from the internet, and
+// pod-to-pod must never be masqueraded); the family that has one does.
+func TestMasqueradeNeedsClusterCIDR(t *testing.T) {
+	l := dplab.New(t, dplab.Options{Nodes: 1, PodsPerNode: 0})
+	n1 := l.Nodes[0]
+	cfg := masq.Config{
+		PodCIDRs:     []netip.Prefix{n1.PodCIDR4, n1.PodCIDR6},
+		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")},
+	}
+	if got := masq.MissingClusterCIDR(cfg); len(got) != 1 || got[0] != "IPv6" {
+		t.Errorf("MissingClusterCIDR = %v, want [IPv6]", got)
+	}
+	if err := n1.NS.Do(func(ns.NetNS) error { return masq.Ensure(cfg) }); err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	if rules := natRules(t, n1.Name, "iptables"); !strings.Contains(rules, "-A "+masq.Chain+" -s "+n1.PodCIDR4.String()) {
+		t.Errorf("iptables: no masquerade of %s:\n%s", n1.PodCIDR4, rules)
+	}
+	if rules := natRules(t, n1.Name, "ip6tables"); strings.Contains(rules, masq.Chain) {
+		t.Errorf("ip6tables: rules without an IPv6 cluster CIDR:\n%s", rules)
+	}
+	if err := n1.NS.Do(func(ns.NetNS) error { return masq.Cleanup() }); err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+}
