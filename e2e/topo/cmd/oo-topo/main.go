@@ -46,6 +46,7 @@ type common struct {
 	prefix, specFile, out string
 	site, variant         int
 	podRoutes             bool
+	ipv6Only, bridge      bool
 }
 
 func flags(name string, args []string) (*flag.FlagSet, *common) {
@@ -55,6 +56,8 @@ func flags(name string, args []string) (*flag.FlagSet, *common) {
 	fs.IntVar(&c.site, "site", topo.DefaultSite, "second octet of the lab's 172.S.0.0/16 (16..31)")
 	fs.IntVar(&c.variant, "variant", 1, "underlay variant 1..5 (see package topo)")
 	fs.BoolVar(&c.podRoutes, "pod-routes", false, "the router routes pod CIDRs on every segment")
+	fs.BoolVar(&c.ipv6Only, "ipv6-only", false, "IPv6 only on node uplinks, host link and internet (spec ipv6Only)")
+	fs.BoolVar(&c.bridge, "bridge-uplink", false, "every node's IPs on a bridge br0 above its uplink (spec bridgeUplink)")
 	fs.StringVar(&c.specFile, "spec", "", "JSON topo.Spec file instead of --variant")
 	fs.StringVar(&c.out, "o", "text", "output: text or json")
 	return fs, c
@@ -77,6 +80,10 @@ func (c *common) spec() (topo.Spec, error) {
 		}
 	}
 	s.Prefix, s.Site = c.prefix, c.site
+	s.IPv6Only = s.IPv6Only || c.ipv6Only
+	for i := range s.Nodes {
+		s.Nodes[i].BridgeUplink = s.Nodes[i].BridgeUplink || c.bridge
+	}
 	return s, nil
 }
 
