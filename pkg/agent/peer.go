@@ -193,13 +193,23 @@ func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, cl
 	for _, pc := range local.PodCIDRs {
 		idx.take(pc, "this node")
 	}
+	macs := map[[2]string]string{} // (family, VTEP MAC) -> node: one FDB entry each
 	for _, p := range candidates {
-		if err := checkPlacement(p, clusterCIDRs, idx); err != nil {
+		err := checkPlacement(p, clusterCIDRs, idx)
+		if err == nil {
+			err = checkMACs(p, macs)
+		}
+		if err != nil {
 			ignored = append(ignored, Ignored{p.Name, err.Error()})
 			continue
 		}
 		for _, pc := range p.PodCIDRs {
 			idx.take(pc, "node "+p.Name)
+		}
+		for i, m := range p.MACs {
+			if m != nil {
+				macs[[2]string{fmt.Sprint(i), m.String()}] = p.Name
+			}
 		}
 		peers = append(peers, p)
 	}
@@ -224,6 +234,21 @@ func endpointsElsewhere(p Peer, local LocalNode, cluster []netip.Prefix) error {
 			if c.Contains(ip) {
 				return fmt.Errorf("node IP %s lies inside the pod network %s", ip, c)
 			}
+		}
+	}
+	return nil
+}
+
+// checkMACs rejects a VTEP MAC an older peer already uses on that family's
+// VXLAN device: the FDB holds one entry per MAC, so a copy would take over
+// (or, placed first, lock out) the older peer's tunnel.
+func checkMACs(p Peer, taken map[[2]string]string) error {
+	for i, m := range p.MACs {
+		if m == nil {
+			continue
+		}
+		if owner, ok := taken[[2]string{fmt.Sprint(i), m.String()}]; ok {
+			return fmt.Errorf("VTEP MAC %s is also node %s's", m, owner)
 		}
 	}
 	return nil

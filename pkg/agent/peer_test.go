@@ -16,8 +16,11 @@ import (
 
 func facts(ips ...string) nodeinfo.Facts {
 	f := nodeinfo.Facts{Version: nodeinfo.FactsVersion, Encaps: []string{"vxlan"}, UplinkMTU: 1500}
-	for i, ip := range ips {
-		f.Endpoints = append(f.Endpoints, nodeinfo.Endpoint{IP: ip, VTEPMAC: "02:00:00:00:00:0" + string(rune('1'+i))})
+	for _, ip := range ips {
+		// one MAC per node IP, as overlay.VTEPMAC gives real nodes
+		b := netip.MustParseAddr(ip).AsSlice()
+		mac := net.HardwareAddr{0x02, 0x00, b[len(b)-4], b[len(b)-3], b[len(b)-2], b[len(b)-1]}
+		f.Endpoints = append(f.Endpoints, nodeinfo.Endpoint{IP: ip, VTEPMAC: mac.String()})
 	}
 	return f
 }
@@ -48,6 +51,8 @@ func TestSelectPeersValidation(t *testing.T) {
 	good := annot(t, facts("192.168.0.2"))
 	badMAC := facts("192.168.0.9")
 	badMAC.Endpoints[0].VTEPMAC = "01:00:5e:00:00:01"
+	sameMAC := facts("192.168.0.21")
+	sameMAC.Endpoints[0].VTEPMAC = facts("192.168.0.2").Endpoints[0].VTEPMAC // good's
 	oldVersion := facts("192.168.0.10")
 	oldVersion.Version = 99
 	nodes := []*corev1.Node{
@@ -73,6 +78,7 @@ func TestSelectPeersValidation(t *testing.T) {
 		// a node IP inside good's pod CIDR must not knock good out
 		mkNode("ip-in-good-cidr", 19, annot(t, facts("10.244.1.7")), "10.244.19.0/24"),
 		mkNode("our-ip", 20, annot(t, facts("192.168.0.1")), "10.244.20.0/24"),
+		mkNode("same-mac", 21, annot(t, sameMAC), "10.244.21.0/24"),
 	}
 	peers, ignored, waiting := selectPeers(local, cluster, nodes)
 	var names []string
@@ -98,6 +104,7 @@ func TestSelectPeersValidation(t *testing.T) {
 		"covers-node-ips": "node IP 10.244.12.5 lies inside the pod network 10.244.0.0/16",
 		"ip-in-good-cidr": "node IP 10.244.1.7 lies inside the pod network",
 		"our-ip":          "node IP 192.168.0.1 is this node's",
+		"same-mac":        "VTEP MAC 02:00:c0:a8:00:02 is also node good's",
 		"hijack-underlay": "outside the cluster CIDRs",
 		"no-endpoint":     "no endpoint",
 		"host-bits":       "host bits",
