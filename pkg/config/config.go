@@ -84,9 +84,31 @@ func (c *NetConf) unmarshal(stdin []byte) error {
 	return nil
 }
 
+// MaxNameLen bounds the network name: it is stored, with the container ID
+// and interface name, in the host veth's alias (at most 255 bytes), which
+// GC reads back to tell our attachments apart.
+const MaxNameLen = 128
+
+// validName is the CNI spec's network name syntax, within MaxNameLen.
+func validName(s string) bool {
+	if len(s) > MaxNameLen {
+		return false
+	}
+	for i, r := range s {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || (r != '_' && r != '.' && r != '-')) {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *NetConf) validate() error {
 	if c.Name == "" {
 		return invalid("name", "missing")
+	}
+	if !validName(c.Name) {
+		return invalid("name", "%q: want a letter or digit, then letters, digits, '_', '.' or '-' (CNI spec), at most %d characters", c.Name, MaxNameLen)
 	}
 	if c.Type != PluginType {
 		return invalid("type", "%q, want %q", c.Type, PluginType)
