@@ -30,11 +30,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 		return err
 	}
 	defer host.Close()
-	node, err := readNode(conf)
-	if err != nil {
-		return err
-	}
-	derived, err := conf.Derive(node, func() (int, error) { return podnet.UplinkMTU(host) })
+	derived, err := derive(conf, host)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
 
 	"github.com/offload-overlay/offload-overlay/pkg/config"
+	"github.com/offload-overlay/offload-overlay/pkg/podnet"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
@@ -22,4 +24,15 @@ func readNode(conf *config.NetConf) (*state.NodeState, error) {
 		return nil, types.NewError(types.ErrTryAgainLater, fmt.Sprintf("reading node state: %v", err), "")
 	}
 	return node, nil
+}
+
+// derive reads the node agent's state and derives what this pod gets from
+// it and the config: MTU (falling back to the uplink's), host-local ranges
+// from the node's pod CIDRs, BIG TCP sizes. ADD and CHECK must agree on it.
+func derive(conf *config.NetConf, host netlinksafe.Handle) (*config.Derived, error) {
+	node, err := readNode(conf)
+	if err != nil {
+		return nil, err
+	}
+	return conf.Derive(node, func() (int, error) { return podnet.UplinkMTU(host) })
 }
