@@ -54,15 +54,21 @@ func Get(iface, feature string) (bool, error) {
 		return false, fmt.Errorf("ethtool: %w", err)
 	}
 	defer e.Close()
+	s, err := state(e, iface, feature)
+	return s.Active, err
+}
+
+// state reads one feature's state on iface.
+func state(e *ethtool.Ethtool, iface, feature string) (ethtool.FeatureState, error) {
 	st, err := e.FeaturesWithState(iface)
 	if err != nil {
-		return false, fmt.Errorf("reading features of %s: %w", iface, err)
+		return ethtool.FeatureState{}, fmt.Errorf("reading features of %s: %w", iface, err)
 	}
 	s, ok := st[feature]
 	if !ok {
-		return false, fmt.Errorf("%s: no feature %q", iface, feature)
+		return ethtool.FeatureState{}, fmt.Errorf("%s: no feature %q", iface, feature)
 	}
-	return s.Active, nil
+	return s, nil
 }
 
 // Set turns feature on or off on iface; it reports whether it changed
@@ -74,14 +80,10 @@ func Set(iface, feature string, on bool) (bool, error) {
 		return false, fmt.Errorf("ethtool: %w", err)
 	}
 	defer e.Close()
-	st, err := e.FeaturesWithState(iface)
-	if err != nil {
-		return false, fmt.Errorf("reading features of %s: %w", iface, err)
-	}
-	s, ok := st[feature]
+	s, err := state(e, iface, feature)
 	switch {
-	case !ok:
-		return false, fmt.Errorf("%s: no feature %q", iface, feature)
+	case err != nil:
+		return false, err
 	case s.Active == on:
 		return false, nil
 	case !s.Available:
