@@ -98,34 +98,19 @@ func TestCluster(t *testing.T) {
 		}
 		before[n.Name] = s
 	}
-	if err := c.Install(3 * time.Minute); err != nil {
-		t.Fatalf("install: %v", err)
-	}
-	ph.done("kubectl apply -> all nodes Ready")
+	install(t, c, ph)
 	t.Run("network-available", func(t *testing.T) { CheckNodesNetworkAvailable(t, c) })
 	t.Run("agent-rbac", func(t *testing.T) { CheckAgentRBAC(t, c) })
 	t.Run("annotations", func(t *testing.T) { CheckAnnotations(t, c) })
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	ph.done("modes per peer")
 
-	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitPodsReady("app=web", 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	pods, err := c.Pods("app=web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pods := startWeb(t, c)
 	ph.done("workloads ready")
 	t.Run("pod-to-pod", func(t *testing.T) { CheckPodToPod(t, c, pods) })
 	t.Run("service", func(t *testing.T) { CheckService(t, c, pods) })
 	t.Run("apiserver", func(t *testing.T) { CheckAPIServer(t, c, pods) })
-	if _, err := c.StartOutsideServer(); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
+	checkMasqueradeOutside(t, c, pods)
 	t.Run("hostport", func(t *testing.T) { CheckHostPort(t, c, c.Nodes[len(c.Nodes)-1], c.Nodes[0]) })
 	ph.done("connectivity checks")
 	t.Run("libcni-check-status-gc", func(t *testing.T) { CheckLibCNI(t, c, c.Nodes[0]) })
@@ -180,29 +165,14 @@ func TestClusterRoutedUnderlay(t *testing.T) {
 	}
 	c := Up(t, Options{Spec: spec, Repo: repoRoot(t), RefCNIDir: refCNIDir()})
 	ph.done("cluster up, nodes NotReady")
-	if err := c.Install(3 * time.Minute); err != nil {
-		t.Fatalf("install: %v", err)
-	}
-	ph.done("kubectl apply -> all nodes Ready")
+	install(t, c, ph)
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	t.Run("native-probe-published", func(t *testing.T) { CheckNativeProbesPublished(t, c) })
-	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitPodsReady("app=web", 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	pods, err := c.Pods("app=web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pods := startWeb(t, c)
 	t.Run("pod-to-pod", func(t *testing.T) { CheckPodToPod(t, c, pods) })
 	t.Run("service", func(t *testing.T) { CheckService(t, c, pods) })
 	t.Run("apiserver", func(t *testing.T) { CheckAPIServer(t, c, pods) })
-	if _, err := c.StartOutsideServer(); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
+	checkMasqueradeOutside(t, c, pods)
 	ph.done("modes and connectivity")
 }
 
@@ -218,21 +188,9 @@ func TestClusterDualStack(t *testing.T) {
 	spec.Nodes = append(spec.Nodes, topo.NodeSpec{Name: "n3", Segment: topo.SegA})
 	c := Up(t, Options{Spec: spec, Repo: repoRoot(t), RefCNIDir: refCNIDir(), DualStack: true})
 	ph.done("cluster up, nodes NotReady")
-	if err := c.Install(3 * time.Minute); err != nil {
-		t.Fatalf("install: %v", err)
-	}
-	ph.done("kubectl apply -> all nodes Ready")
+	install(t, c, ph)
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
-	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitPodsReady("app=web", 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	pods, err := c.Pods("app=web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pods := startWeb(t, c)
 	for _, p := range pods {
 		if len(p.IPs) != 2 {
 			t.Errorf("pod %s on %s: addresses %v, want one per family", p.Name, p.Node, p.IPs)
@@ -240,10 +198,7 @@ func TestClusterDualStack(t *testing.T) {
 	}
 	t.Run("pod-to-pod", func(t *testing.T) { CheckPodToPod(t, c, pods) })
 	t.Run("service", func(t *testing.T) { CheckService(t, c, pods) })
-	if _, err := c.StartOutsideServer(); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
+	checkMasqueradeOutside(t, c, pods)
 	ph.done("modes and connectivity, both families")
 }
 
@@ -257,10 +212,7 @@ func TestClusterNestingRefused(t *testing.T) {
 	spec := topo.Spec{Nodes: []topo.NodeSpec{{Name: "n1", Segment: topo.SegA}, {Name: "n2", Segment: topo.SegX}}}
 	c := Up(t, Options{Spec: spec, Repo: repoRoot(t), RefCNIDir: refCNIDir()})
 	ph.done("cluster up, nodes NotReady")
-	if err := c.Install(3 * time.Minute); err != nil {
-		t.Fatalf("install: %v", err)
-	}
-	ph.done("kubectl apply -> all nodes Ready")
+	install(t, c, ph)
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, labPrediction(c.Topo)) })
 	t.Run("events", func(t *testing.T) {
 		for _, n := range c.Nodes {
@@ -282,4 +234,40 @@ func TestClusterNestingRefused(t *testing.T) {
 		}
 	})
 	ph.done("nesting refused")
+}
+
+// install applies the manifest as an operator would and waits until every
+// node is Ready with NetworkUnavailable=False.
+func install(t *testing.T, c *Cluster, ph *phases) {
+	t.Helper()
+	if err := c.Install(3 * time.Minute); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	ph.done("kubectl apply -> all nodes Ready")
+}
+
+// startWeb runs the test web workload (one pod per node) and returns its pods.
+func startWeb(t *testing.T, c *Cluster) []Pod {
+	t.Helper()
+	if err := c.Apply(WebManifest(len(c.Nodes))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitPodsReady("app=web", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := c.Pods("app=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pods
+}
+
+// checkMasqueradeOutside starts the outside server and checks that pods
+// reach it from their node's address.
+func checkMasqueradeOutside(t *testing.T, c *Cluster, pods []Pod) {
+	t.Helper()
+	if _, err := c.StartOutsideServer(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("masquerade", func(t *testing.T) { CheckMasquerade(t, c, pods, c.OutsideIPs()...) })
 }
