@@ -1,0 +1,142 @@
+package decision
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
+)
+
+// Both ends' views of a pair, as each agent publishes them: the route to
+// the other's node IP (on-link or through a gateway, and on which device)
+// and the walk below that device.
+var (
+	vxTunnel = func(dev string) offload.Verdict {
+		return offload.Verdict{UnderlayTunnel: "vxlan", UnderlayTunnelDevice: dev, Blocker: dev + " (vxlan): tx-udp_tnl-segmentation off [fixed]"}
+	}
+	onLinkVia = func(dev string) View { return View{Known: true, OnLink: true, Egress: dev} }
+	gwVia     = func(gw, dev string) View { return View{Known: true, Gateway: gw, Egress: dev} }
+)
+
+func viewed(v offload.Verdict, view View, carries, probe bool, mtu int) Side {
+	return Side{Verdict: v, Encaps: []string{"vxlan"}, UplinkMTU: mtu, View: view,
+		UnderlayCarriesPeerPodCIDR: carries, NativeProbeOK: probe}
+}
+
+func TestDecideBothViews(t *testing.T) {
+	cases := []struct {
+		name        string
+		cfg         Config
+		local, peer Side
+		want        string // summary(): mode, rule, segmentation
+		mtu         int
+		reasons     []string // substrings of the reasons
+	}{
+		{
+			// The hub: on-link to the edge through its tunnel
+			// interface e1; the edge reaches the hub through the tunnel with
+			// a gateway, and its default route through the tunnel carries
+			// every pod CIDR. Native over the tunnel, on both ends.
+			name:  "hub and edge, default route through the tunnel",
+			local: viewed(vxTunnel("e1"), onLinkVia("e1"), false, false, 1450),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
+			want:  "N3", mtu: 1450,
+			reasons: []string{"this node on-link", "its routes through tun0", "no second tunnel level"},
+		},
+		{
+			// The same edge without a route for pod CIDRs through its
+			// tunnel: both ends unreachable, the remedy names the edge's
+			// tunnel and gateway; never a route on the hub alone.
+			name:  "hub and edge, tunnel carries no pod CIDR",
+			local: viewed(vxTunnel("e1"), onLinkVia("e1"), false, false, 1450),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), false, false, 1450),
+			want:  "U3",
+			reasons: []string{"this node reaches peer 192.168.5.2 on-link (on-link on e1)", "but the peer reaches this node through 172.31.10.1 on tun0",
+				"remedy: on peer 192.168.5.2, route this node's pod CIDR through its vxlan underlay (tun0)", "--allow-nested-encap"},
+		},
+		{
+			// A second NIC: this node is on the peer's L2 through eth1, the
+			// peer reaches this node through the router. No tunnel on either
+			// path: one VXLAN level both ways, never a one-sided native route.
+			name:  "second NIC on the peer's L2, peer behind a router",
+			local: viewed(capable, onLinkVia("eth1"), false, false, 1500),
+			peer:  viewed(capable, gwVia("10.0.2.1", "eth0"), false, false, 1500),
+			want:  "V4h", mtu: 1450,
+			reasons: []string{"both ends must route natively"},
+		},
+		{
+			name:  "second NIC, the peer's native probe crossed the router",
+			local: viewed(capable, onLinkVia("eth1"), false, false, 1500),
+			peer:  viewed(capable, gwVia("10.0.2.1", "eth0"), false, true, 1500),
+			want:  "N2", mtu: 1500,
+			reasons: []string{"this node reaches it on-link and its native probe reached this node's pod CIDR through 10.0.2.1"},
+		},
+		{
+			// Each end on-link on a different device: rule 1, and the pod
+			// MTU is the smaller egress MTU of the two.
+			name:  "on-link both ways over devices of different MTU",
+			local: viewed(capable, onLinkVia("eth1"), false, false, 9000),
+			peer:  viewed(capable, onLinkVia("br0"), false, false, 1500),
+			want:  "N1", mtu: 1500,
+			reasons: []string{"on-link from both ends", "this node via eth1, peer 192.168.5.2 via br0"},
+		},
+		{
+			// A plain node behind the router and an edge behind a tunnel:
+			// VXLAN would nest on the edge's side, so native or nothing.
+			name:  "plain node and edge without pod routes",
+			local: viewed(capable, gwVia("10.0.1.1", "eth0"), true, false, 1500),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
+			want:  "U3",
+			reasons: []string{"remedy: this node reaches the peer without a tunnel (through 10.0.1.1 on eth0): let the underlay route pod CIDRs"},
+		},
+		{
+			name:  "plain node whose probe crossed to an edge that carries",
+			local: viewed(capable, gwVia("10.0.1.1", "eth0"), true, true, 1500),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
+			want:  "N3", mtu: 1450,
+		},
+		{
+			name:  "plain node and edge, nesting allowed",
+			cfg:   Config{AllowNestedEncap: true},
+			local: viewed(capable, gwVia("10.0.1.1", "eth0"), false, false, 1500),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), false, false, 1450),
+			want:  "V3n", mtu: 1400,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := Input{Local: c.local, Peer: c.peer, PeerNodeIP: "192.168.5.2", PeerPodCIDR: "10.244.2.0/24"}
+			a, b := Decide(c.cfg, in), Decide(c.cfg, Swap(in))
+			if s := summary(a); s != c.want {
+				t.Errorf("got %s, want %s\n  %s", s, c.want, strings.Join(a.Reasons, "\n  "))
+			}
+			if summary(b) != summary(a) || b.MTU != a.MTU {
+				t.Errorf("the peer decides %s mtu %d, this node %s mtu %d", summary(b), b.MTU, summary(a), a.MTU)
+			}
+			if c.mtu != 0 && a.MTU != c.mtu {
+				t.Errorf("mtu %d, want %d", a.MTU, c.mtu)
+			}
+			all := strings.Join(a.Reasons, "\n")
+			for _, w := range c.reasons {
+				if !strings.Contains(all, w) {
+					t.Errorf("reasons lack %q:\n%s", w, all)
+				}
+			}
+			checkInvariants(t, c.cfg, in, a)
+		})
+	}
+}
+
+// An end that publishes no view (an older agent) is taken to see the pair
+// as this node does, which is what every agent assumed before views.
+func TestDecideWithoutPeerView(t *testing.T) {
+	in := Input{Local: viewed(capable, onLinkVia("eth0"), false, false, 1500), Peer: side(capable, false), OnLink: true}
+	if r := Decide(Config{}, in); r.Mode != ModeNative || r.Rule != 1 {
+		t.Errorf("on-link, peer without view: %s", summary(r))
+	}
+	in.OnLink = false
+	in.Local.View = gwVia("10.0.0.254", "eth0")
+	if r := Decide(Config{}, in); r.Mode != ModeVXLAN {
+		t.Errorf("off-link, peer without view: %s", summary(r))
+	}
+}
