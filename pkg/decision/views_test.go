@@ -83,10 +83,10 @@ func TestDecideBothViews(t *testing.T) {
 		{
 			// A plain node behind the router and an edge behind a tunnel:
 			// VXLAN would nest on the edge's side, so native or nothing.
-			name:  "plain node and edge without pod routes",
-			local: viewed(capable, gwVia("10.0.1.1", "eth0"), true, false, 1500),
-			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
-			want:  "U3",
+			name:    "plain node and edge without pod routes",
+			local:   viewed(capable, gwVia("10.0.1.1", "eth0"), true, false, 1500),
+			peer:    viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
+			want:    "U3",
 			reasons: []string{"remedy: this node reaches the peer without a tunnel (through 10.0.1.1 on eth0): let the underlay route pod CIDRs"},
 		},
 		{
