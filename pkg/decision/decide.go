@@ -38,7 +38,7 @@ func decideAuto(cfg Config, in Input) Result {
 	// tunnel underlay): plain routing to the node IPs.
 	if onLink(in, in.Local) && onLink(in, in.Peer) {
 		r := native(1, in)
-		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is on-link from both ends (no gateway on either route%s)%s: native routing, no encapsulation, full MTU %d",
+		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is on-link %s%s: native routing, no encapsulation, full MTU %d",
 			peerName(in), egressNames(in), acrossL2Tunnel(in), r.MTU))
 		return r
 	}
@@ -75,8 +75,11 @@ func decideAuto(cfg Config, in Input) Result {
 func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
 	if delivers(in, in.Local) && delivers(in, in.Peer) {
 		r := native(3, in)
-		r.Reasons = append(r.Reasons, fmt.Sprintf("the path is a tunnel (%s) and each end routes the other's pod CIDR over it (%s): native routing, no second tunnel level (%.2fx native in the lab)",
-			tunnelNames(in), deliveryNames(in), offload.LabRatioNativeOverTunnel))
+		r.Reasons = append(r.Reasons, fmt.Sprintf("the underlay is a tunnel (%s) that carries %s: native routing over it, no second tunnel level (%.2fx native in the lab)",
+			tunnelNames(in), podCIDR(in), offload.LabRatioNativeOverTunnel))
+		if d := deliveryNames(in); d != "" {
+			r.Reasons = append(r.Reasons, d)
+		}
 		return r
 	}
 	if cfg.AllowNestedEncap && kind != "" {
@@ -84,10 +87,10 @@ func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
 		r.Reasons = append(kindReasons, r.Reasons...)
 		return r
 	}
-	reasons := append(kindReasons, fmt.Sprintf("the path is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
+	reasons := append(kindReasons, fmt.Sprintf("the underlay is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
 		tunnelNames(in), label(orVXLAN(kind)), offload.LabRatioNestedEncap))
 	reasons = append(reasons, tunnelRemedies(in)...)
-	reasons = append(reasons, "or set allowNestedEncap: true (--allow-nested-encap, OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP) to accept the nested tunnel (slow)")
+	reasons = append(reasons, "or set allowNestedEncap: true to accept the nested tunnel (slow)")
 	return unreachable(3, reasons...)
 }
 
@@ -135,7 +138,7 @@ func encap(in Input, kind Mode, rule int) Result {
 	if in.IPv6Underlay {
 		ratio = offload.LabRatioVXLANIPv6
 	}
-	mtu := fmt.Sprintf("pod MTU %d = path MTU %d - %d (%s)", r.MTU, pairMTU(in), r.Overhead, overheadBreakdown(kind, in.IPv6Underlay))
+	mtu := fmt.Sprintf("pod MTU %d = uplink MTU %d - %d (%s)", r.MTU, pairMTU(in), r.Overhead, overheadBreakdown(kind, in.IPv6Underlay))
 	weak := blockers(in)
 	if len(weak) == 0 {
 		r.Segmentation = SegNIC

@@ -52,7 +52,7 @@ func TestDecideBothViews(t *testing.T) {
 			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), false, false, 1450),
 			want:  "U3",
 			reasons: []string{"this node reaches peer 192.168.5.2 on-link (on-link on e1)", "but the peer reaches this node through 172.31.10.1 on tun0",
-				"remedy: on peer 192.168.5.2, route this node's pod CIDR through its vxlan underlay (tun0)", "--allow-nested-encap"},
+				"remedy: on peer 192.168.5.2, route this node's pod CIDR through its vxlan underlay (tun0)", "allowNestedEncap"},
 		},
 		{
 			// A second NIC: this node is on the peer's L2 through eth1, the

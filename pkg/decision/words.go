@@ -99,13 +99,13 @@ func tunnelRemedies(in Input) []string {
 	return out
 }
 
-// egressNames is ", this node via e1, the peer via eth0" when both views
-// are known, else "".
+// egressNames says where rule 1 saw the pair on-link: from both ends'
+// views, with their devices, or from this node's route alone.
 func egressNames(in Input) string {
 	if !in.Local.View.Known || !in.Peer.View.Known {
-		return ""
+		return "(no gateway on the route)"
 	}
-	return fmt.Sprintf(": this node via %s, %s via %s", in.Local.View.Egress, peerName(in), in.Peer.View.Egress)
+	return fmt.Sprintf("from both ends (no gateway on either route: this node via %s, %s via %s)", in.Local.View.Egress, peerName(in), in.Peer.View.Egress)
 }
 
 // oneSided explains a pair one end sees on-link and the other not: a
@@ -124,8 +124,12 @@ func oneSided(in Input) []string {
 	return nil
 }
 
-// deliveryNames says how each end routes the other's pod CIDR natively.
+// deliveryNames says how each end routes the other's pod CIDR natively,
+// when an end's view differs from "its tunnel carries it" ("" otherwise).
 func deliveryNames(in Input) string {
+	if !onLink(in, in.Local) && !onLink(in, in.Peer) && !in.Local.NativeProbeOK && !in.Peer.NativeProbeOK {
+		return ""
+	}
 	how := func(s Side) string {
 		switch {
 		case onLink(in, s):
@@ -135,7 +139,7 @@ func deliveryNames(in Input) string {
 		}
 		return "its routes through " + s.Verdict.UnderlayTunnelDevice
 	}
-	return fmt.Sprintf("this node %s, %s %s", how(in.Local), peerName(in), how(in.Peer))
+	return fmt.Sprintf("each end routes the other's pod CIDR natively: this node %s, %s %s", how(in.Local), peerName(in), how(in.Peer))
 }
 
 // viaWords describes an end's route to the other: "through 10.0.0.254 on
