@@ -35,10 +35,11 @@ func Decide(cfg Config, in Input) Result {
 // same way, so both ends pick the same path, or both none.
 func decideAuto(cfg Config, in Input) Result {
 	// Rule 1: each end on the same L2 as the other (also across an L2
-	// tunnel underlay): plain routing to the node IPs.
-	if onLink(in, in.Local) && onLink(in, in.Peer) {
+	// tunnel underlay), or its next hop is the other end itself: plain
+	// routing to the node IPs.
+	if direct(in, in.Local, in.Peer) && direct(in, in.Peer, in.Local) {
 		r := native(1, in)
-		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is on-link %s%s: native routing, no encapsulation, full MTU %d",
+		r.Reasons = append(r.Reasons, fmt.Sprintf("%s %s%s: native routing, no encapsulation, full MTU %d",
 			peerName(in), egressNames(in), acrossL2Tunnel(in), r.MTU))
 		return r
 	}
@@ -73,7 +74,7 @@ func decideAuto(cfg Config, in Input) Result {
 // its native probe), otherwise unreachable (or nested with
 // allowNestedEncap).
 func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
-	if delivers(in, in.Local) && delivers(in, in.Peer) {
+	if delivers(in, in.Local, in.Peer) && delivers(in, in.Peer, in.Local) {
 		r := native(3, in)
 		r.Reasons = append(r.Reasons, fmt.Sprintf("the underlay is a tunnel (%s) that carries %s: native routing over it, no second tunnel level (%.2fx native in the lab)",
 			tunnelNames(in), podCIDR(in), offload.LabRatioNativeOverTunnel))
@@ -100,7 +101,7 @@ func forcedNative(cfg Config, in Input) Result {
 	r := native(0, in)
 	r.Reasons = append(r.Reasons, fmt.Sprintf("mode native (forced): no encapsulation towards %s, full MTU %d", peerName(in), r.MTU))
 	_, routable := nativeRoutable(cfg, in)
-	if !routable && !(delivers(in, in.Local) && delivers(in, in.Peer)) {
+	if !routable && !(delivers(in, in.Local, in.Peer) && delivers(in, in.Peer, in.Local)) {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is off-link and nothing shows the underlay routes %s: pods reach it only if the gateway routes pod CIDRs",
 			peerName(in), podCIDR(in)))
 	}
@@ -209,8 +210,18 @@ func onLink(in Input, s Side) bool {
 // delivers reports whether s gets pod packets to the other end natively:
 // on-link, through its tunnel underlay whose routes carry the other's pod
 // CIDR, or through an underlay its native probe crossed.
-func delivers(in Input, s Side) bool {
-	return onLink(in, s) || s.NativeProbeOK || (s.Verdict.HasTunnelUnderlay() && s.UnderlayCarriesPeerPodCIDR)
+func delivers(in Input, s, o Side) bool {
+	return onLink(in, s) || s.NativeProbeOK || (s.Verdict.HasTunnelUnderlay() && s.UnderlayCarriesPeerPodCIDR) || gatewayIsOther(s, o)
+}
+
+// direct: s reaches the other end without a router in between: on-link,
+// or its next hop is the other end itself.
+func direct(in Input, s, o Side) bool { return onLink(in, s) || gatewayIsOther(s, o) }
+
+// gatewayIsOther: s's gateway is the address o sends from towards s, so
+// s's next hop is o itself (an edge whose tunnel's far end is the hub).
+func gatewayIsOther(s, o Side) bool {
+	return s.View.Known && o.View.Known && s.View.Gateway != "" && s.View.Gateway == o.View.Source
 }
 
 // pairMTU is the smaller of both ends' egress MTUs towards each other (an

@@ -21,8 +21,10 @@
 //
 // The auto rules, in order (connectivity first, then speed, never two
 // tunnel levels):
-//  1. each end on-link to the other (no gateway, also across an L2 tunnel
-//     underlay): native;
+//  1. each end a direct neighbour of the other: on-link (no gateway, also
+//     across an L2 tunnel underlay), or its gateway is the address the other
+//     end sends from towards it (an edge behind a point-to-point tunnel whose
+//     far end is the hub): native;
 //  2. each end reaches the other's pods natively without a tunnel claim:
 //     the operator flag, or each end is on-link or its native probe
 //     succeeded: native via the underlay next hop;

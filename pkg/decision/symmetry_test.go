@@ -41,6 +41,7 @@ func (pairCase) Generate(r *rand.Rand, _ int) reflect.Value {
 			if !s.View.OnLink {
 				s.View.Gateway = pick("10.0.0.254", "172.31.10.1")
 			}
+			s.View.Source = pick("10.0.0.1", "172.31.10.1", "")
 		}
 		return s
 	}

@@ -62,8 +62,13 @@ type View struct {
 	Egress     string `json:"egress,omitempty"`
 	EgressKind string `json:"egressKind,omitempty"`
 	// Gateway is the route's next hop ("" on-link or through an L3
-	// device); used in reasons.
+	// device).
 	Gateway string `json:"gateway,omitempty"`
+	// Source is the address this end sends from towards the other (the
+	// route's preferred source). When the other end's Gateway is this
+	// address, the other end's next hop is this node itself (a
+	// point-to-point tunnel to a hub): a direct neighbour, like on-link.
+	Source string `json:"source,omitempty"`
 }
 
 // Input is one pair (local, peer) as seen from the local node.

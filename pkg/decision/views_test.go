@@ -16,6 +16,7 @@ var (
 	}
 	onLinkVia = func(dev string) View { return View{Known: true, OnLink: true, Egress: dev} }
 	gwVia     = func(gw, dev string) View { return View{Known: true, Gateway: gw, Egress: dev} }
+	srcVia    = func(dev, src string) View { return View{Known: true, OnLink: true, Egress: dev, Source: src} }
 )
 
 func viewed(v offload.Verdict, view View, carries, probe bool, mtu int) Side {
@@ -44,9 +45,19 @@ func TestDecideBothViews(t *testing.T) {
 			reasons: []string{"this node on-link", "its routes through tun0", "no second tunnel level"},
 		},
 		{
-			// The same edge without a route for pod CIDRs through its
-			// tunnel: both ends unreachable, the remedy names the edge's
-			// tunnel and gateway; never a route on the hub alone.
+			// The hub publishes the address it sends from towards the edge,
+			// which is the edge's gateway: the edge's next hop is the hub
+			// itself, so each is the other's direct neighbour.
+			name:  "hub and edge, the edge's gateway is the hub",
+			local: viewed(vxTunnel("e1"), srcVia("e1", "172.31.10.1"), false, false, 1450),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), false, false, 1450),
+			want:  "N1", mtu: 1450,
+			reasons: []string{"direct neighbour from both ends (this node on-link on e1, peer 192.168.5.2 through 172.31.10.1 on tun0)"},
+		},
+		{
+			// The edge's gateway is not the hub (a router in between) and
+			// its tunnel carries no pod CIDR: both ends unreachable, the
+			// remedy names the edge's tunnel; never a route on the hub alone.
 			name:  "hub and edge, tunnel carries no pod CIDR",
 			local: viewed(vxTunnel("e1"), onLinkVia("e1"), false, false, 1450),
 			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), false, false, 1450),
@@ -78,7 +89,7 @@ func TestDecideBothViews(t *testing.T) {
 			local: viewed(capable, onLinkVia("eth1"), false, false, 9000),
 			peer:  viewed(capable, onLinkVia("br0"), false, false, 1500),
 			want:  "N1", mtu: 1500,
-			reasons: []string{"on-link from both ends", "this node via eth1, peer 192.168.5.2 via br0"},
+			reasons: []string{"direct neighbour from both ends (this node on-link on eth1, peer 192.168.5.2 on-link on br0)"},
 		},
 		{
 			// A plain node behind the router and an edge behind a tunnel:

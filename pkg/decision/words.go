@@ -78,7 +78,7 @@ func tunnelRemedies(in Input) []string {
 		cidr = "<peer pod CIDR>"
 	}
 	switch v := in.Local.Verdict; {
-	case delivers(in, in.Local):
+	case delivers(in, in.Local, in.Peer):
 	case !v.HasTunnelUnderlay():
 		out = append(out, fmt.Sprintf("remedy: this node reaches the peer without a tunnel (%s): let the underlay route pod CIDRs (--underlay-routes-pod-cidrs)", viaWords(in.Local)))
 	case v.UnderlayTunnel == "wireguard":
@@ -89,7 +89,7 @@ func tunnelRemedies(in Input) []string {
 			cidr, v.UnderlayTunnelDevice, cidr, viaGateway(in.Local), egressOr(in.Local, v.UnderlayTunnelDevice)))
 	}
 	switch v := in.Peer.Verdict; {
-	case delivers(in, in.Peer):
+	case delivers(in, in.Peer, in.Local):
 	case !v.HasTunnelUnderlay():
 		out = append(out, fmt.Sprintf("remedy: %s reaches this node without a tunnel (%s): let the underlay route pod CIDRs (--underlay-routes-pod-cidrs)", peerName(in), viaWords(in.Peer)))
 	default:
@@ -103,16 +103,16 @@ func tunnelRemedies(in Input) []string {
 // views, with their devices, or from this node's route alone.
 func egressNames(in Input) string {
 	if !in.Local.View.Known || !in.Peer.View.Known {
-		return "(no gateway on the route)"
+		return "is on-link (no gateway on the route)"
 	}
-	return fmt.Sprintf("from both ends (no gateway on either route: this node via %s, %s via %s)", in.Local.View.Egress, peerName(in), in.Peer.View.Egress)
+	return fmt.Sprintf("is a direct neighbour from both ends (this node %s, %s %s)", viaWords(in.Local), peerName(in), viaWords(in.Peer))
 }
 
 // oneSided explains a pair one end sees on-link and the other not: a
 // native route on the on-link end alone would send packets whose replies
 // never come back.
 func oneSided(in Input) []string {
-	l, p := onLink(in, in.Local), onLink(in, in.Peer)
+	l, p := direct(in, in.Local, in.Peer), direct(in, in.Peer, in.Local)
 	switch {
 	case l && !p:
 		return []string{fmt.Sprintf("this node reaches %s on-link (%s) but the peer reaches this node %s: both ends must route natively for native routing",
@@ -127,19 +127,21 @@ func oneSided(in Input) []string {
 // deliveryNames says how each end routes the other's pod CIDR natively,
 // when an end's view differs from "its tunnel carries it" ("" otherwise).
 func deliveryNames(in Input) string {
-	if !onLink(in, in.Local) && !onLink(in, in.Peer) && !in.Local.NativeProbeOK && !in.Peer.NativeProbeOK {
+	if !direct(in, in.Local, in.Peer) && !direct(in, in.Peer, in.Local) && !in.Local.NativeProbeOK && !in.Peer.NativeProbeOK {
 		return ""
 	}
-	how := func(s Side) string {
+	how := func(s, o Side) string {
 		switch {
 		case onLink(in, s):
 			return "on-link"
+		case gatewayIsOther(s, o):
+			return "through the other end itself (" + s.View.Gateway + ")"
 		case s.NativeProbeOK:
 			return "native probe"
 		}
 		return "its routes through " + s.Verdict.UnderlayTunnelDevice
 	}
-	return fmt.Sprintf("each end routes the other's pod CIDR natively: this node %s, %s %s", how(in.Local), peerName(in), how(in.Peer))
+	return fmt.Sprintf("each end routes the other's pod CIDR natively: this node %s, %s %s", how(in.Local, in.Peer), peerName(in), how(in.Peer, in.Local))
 }
 
 // viaWords describes an end's route to the other: "through 10.0.0.254 on
