@@ -127,3 +127,15 @@ func describe(n topo.NodeSpec) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// HubEdge is the topology, run as a fixed case: an edge behind a
+// point-to-point tunnel to a hub (default route through the tunnel, node
+// IPs on different subnets), a plain node on another segment, the router
+// carrying no pod CIDR.
+func HubEdge() topo.Spec {
+	return topo.Spec{HostLink: true, Nodes: []topo.NodeSpec{
+		{Name: "hub", Segment: topo.SegA},
+		{Name: "edge", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true},
+		{Name: "n3", Segment: topo.SegB},
+	}}
+}

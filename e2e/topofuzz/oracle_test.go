@@ -7,17 +7,6 @@ import (
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
 )
 
-// HubEdge is the topology as a fixed case: an edge behind a
-// point-to-point tunnel to a hub (default route through the tunnel), a
-// plain node on another segment, the router carrying no pod CIDR.
-func HubEdge() topo.Spec {
-	return topo.Spec{HostLink: true, Nodes: []topo.NodeSpec{
-		{Name: "hub", Segment: topo.SegA},
-		{Name: "edge", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true},
-		{Name: "n3", Segment: topo.SegB},
-	}}
-}
-
 func TestOracle(t *testing.T) {
 	for _, c := range []struct {
 		name string
