@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 	"github.com/offload-overlay/offload-overlay/e2e/lab"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
 	"github.com/offload-overlay/offload-overlay/e2e/topofuzz"
