@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 	"github.com/offload-overlay/offload-overlay/e2e/lab"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
 	"github.com/offload-overlay/offload-overlay/e2e/topofuzz"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
