@@ -90,6 +90,25 @@ func genPodRoutes(r *rand.Rand) []string {
 	return out
 }
 
+// WithPodCIDRs gives node i (from 1) the pod CIDRs the lab assigns it
+// (10.244.i.0/24, fd44:0:0:i::/64), so that a rebuilt underlay's router
+// carries them where the spec says.
+func (c Case) WithPodCIDRs() Case {
+	nodes := slices.Clone(c.Spec.Nodes)
+	for i := range nodes {
+		nodes[i].PodCIDRs = nil
+		for _, cc := range c.ClusterCIDRs {
+			if strings.Contains(cc, ":") {
+				nodes[i].PodCIDRs = append(nodes[i].PodCIDRs, fmt.Sprintf("fd44:0:0:%x::/64", i+1))
+			} else {
+				nodes[i].PodCIDRs = append(nodes[i].PodCIDRs, fmt.Sprintf("10.244.%d.0/24", i+1))
+			}
+		}
+	}
+	c.Spec.Nodes = nodes
+	return c
+}
+
 // String is the case on a few lines: what a failing seed's report shows.
 func (c Case) String() string {
 	var b strings.Builder
