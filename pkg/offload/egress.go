@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -69,14 +70,36 @@ func (e *Egress) AllOnLink() bool {
 // Equivalent to: `ip route get PEER`, `ip route get fibmatch PEER`, then
 // `ip -d link show` and `ethtool -k` for each hop's device and below.
 func EgressTo(netns ns.NetNS, peer net.IP) (*Egress, error) {
+	return NewEgressCache().To(netns, peer)
+}
+
+// EgressCache resolves egresses towards many peers: the route lookup is
+// per peer, but the walk below the hops' devices (a link dump and ethtool
+// reads per device) is shared by every peer with the same hops, so 1000
+// peers behind one gateway cost one walk. Not safe for concurrent use;
+// drop it when devices may have changed (a resync).
+type EgressCache struct {
+	walks map[string]walked
+	links map[int]netlink.Link
+}
+
+type walked struct {
+	path    []Device
+	mtu     int
+	verdict Verdict
+}
+
+// NewEgressCache returns an empty cache.
+func NewEgressCache() *EgressCache {
+	return &EgressCache{walks: map[string]walked{}, links: map[int]netlink.Link{}}
+}
+
+// To is EgressTo through the cache.
+func (c *EgressCache) To(netns ns.NetNS, peer net.IP) (*Egress, error) {
 	var e *Egress
 	err := inNetns(netns, func() error {
-		r, err := newEthtoolReader()
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		e, err = egressTo(r, peer)
+		var err error
+		e, err = c.egressTo(peer)
 		return err
 	})
 	if err != nil {
@@ -85,47 +108,88 @@ func EgressTo(netns ns.NetNS, peer net.IP) (*Egress, error) {
 	return e, nil
 }
 
-func egressTo(r *ethtoolReader, peer net.IP) (*Egress, error) {
+func (c *EgressCache) egressTo(peer net.IP) (*Egress, error) {
 	rt, err := routeTo(peer)
 	if err != nil {
 		return nil, err
 	}
-	chosen, err := hopOf(rt.LinkIndex, rt.Gw)
+	chosen, err := c.hopOf(rt.LinkIndex, rt.Gw)
 	if err != nil {
 		return nil, err
 	}
-	e := &Egress{Peer: peer, Hop: chosen, Hops: []Hop{chosen}, Source: rt.Src, Table: rt.Table}
-	if e.Hops, err = allHops(peer, chosen); err != nil {
+	e := &Egress{Peer: peer, Hop: chosen, Source: rt.Src, Table: rt.Table}
+	if e.Hops, err = c.allHops(peer, chosen); err != nil {
 		return nil, err
 	}
-	p := &Path{Dest: peer, Gateway: chosen.Gateway, Source: rt.Src, OnLink: chosen.OnLink, Egress: chosen.Device}
-	w := &walker{r: r, seen: map[int]bool{}}
-	for _, h := range e.Hops {
-		l, err := netlink.LinkByIndex(h.Index)
-		if err != nil {
-			return nil, fmt.Errorf("looking up route device %d: %w", h.Index, err)
-		}
-		if e.MTU == 0 || l.Attrs().MTU < e.MTU {
-			e.MTU = l.Attrs().MTU
-		}
-		w.nexthop = h.Gateway
-		if w.nexthop == nil {
-			w.nexthop = peer
-		}
-		w.visit(l, RelEgress, "", "")
+	w, err := c.walk(peer, e.Hops)
+	if err != nil {
+		return nil, err
 	}
+	e.MTU, e.Verdict = w.mtu, w.verdict
 	if rt.MTU > 0 && rt.MTU < e.MTU {
 		e.MTU = rt.MTU
 	}
-	p.Devices = w.devs
-	e.Path, e.Verdict = p, VerdictOf(p)
+	e.Path = &Path{Dest: peer, Gateway: chosen.Gateway, Source: rt.Src, OnLink: chosen.OnLink, Egress: chosen.Device, Devices: w.path}
 	return e, nil
+}
+
+// walk reads the devices below every hop, once per distinct hop set. A
+// bridge follows its FDB towards the next hop, so an on-link peer behind a
+// bridge keys its own walk.
+func (c *EgressCache) walk(peer net.IP, hops []Hop) (walked, error) {
+	var key strings.Builder
+	for _, h := range hops {
+		fmt.Fprintf(&key, "%d/%s;", h.Index, h.Gateway)
+		if h.Gateway == nil && h.Kind == "bridge" {
+			key.WriteString(peer.String())
+		}
+	}
+	if w, ok := c.walks[key.String()]; ok {
+		return w, nil
+	}
+	r, err := newEthtoolReader()
+	if err != nil {
+		return walked{}, err
+	}
+	defer r.Close()
+	wk := &walker{r: r, seen: map[int]bool{}}
+	var w walked
+	for _, h := range hops {
+		l, err := c.link(h.Index)
+		if err != nil {
+			return walked{}, err
+		}
+		if w.mtu == 0 || l.Attrs().MTU < w.mtu {
+			w.mtu = l.Attrs().MTU
+		}
+		wk.nexthop = h.Gateway
+		if wk.nexthop == nil {
+			wk.nexthop = peer
+		}
+		wk.visit(l, RelEgress, "", "")
+	}
+	w.path = wk.devs
+	w.verdict = VerdictOf(&Path{Devices: w.path})
+	c.walks[key.String()] = w
+	return w, nil
+}
+
+func (c *EgressCache) link(index int) (netlink.Link, error) {
+	if l, ok := c.links[index]; ok {
+		return l, nil
+	}
+	l, err := netlink.LinkByIndex(index)
+	if err != nil {
+		return nil, fmt.Errorf("looking up route device %d: %w", index, err)
+	}
+	c.links[index] = l
+	return l, nil
 }
 
 // allHops lists the next hops of the route that matched peer, the chosen
 // one first; a route without multipath has only the chosen one.
 // Equivalent to: `ip route get fibmatch PEER`.
-func allHops(peer net.IP, chosen Hop) ([]Hop, error) {
+func (c *EgressCache) allHops(peer net.IP, chosen Hop) ([]Hop, error) {
 	routes, err := netlink.RouteGetWithOptions(peer, &netlink.RouteGetOptions{FIBMatch: true})
 	if err != nil || len(routes) == 0 || len(routes[0].MultiPath) < 2 {
 		return []Hop{chosen}, nil //nolint:nilerr // fibmatch is an extra: the chosen hop stands alone
@@ -135,7 +199,7 @@ func allHops(peer net.IP, chosen Hop) ([]Hop, error) {
 		if nh.LinkIndex == chosen.Index && nh.Gw.Equal(chosen.Gateway) {
 			continue
 		}
-		h, err := hopOf(nh.LinkIndex, nh.Gw)
+		h, err := c.hopOf(nh.LinkIndex, nh.Gw)
 		if err != nil {
 			return nil, err
 		}
@@ -144,10 +208,10 @@ func allHops(peer net.IP, chosen Hop) ([]Hop, error) {
 	return out, nil
 }
 
-func hopOf(index int, gw net.IP) (Hop, error) {
-	l, err := netlink.LinkByIndex(index)
+func (c *EgressCache) hopOf(index int, gw net.IP) (Hop, error) {
+	l, err := c.link(index)
 	if err != nil {
-		return Hop{}, fmt.Errorf("looking up route device %d: %w", index, err)
+		return Hop{}, err
 	}
 	h := Hop{Device: l.Attrs().Name, Index: index, Kind: linkKind(l)}
 	if len(gw) > 0 && !gw.IsUnspecified() {
