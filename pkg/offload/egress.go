@@ -79,8 +79,9 @@ func EgressTo(netns ns.NetNS, peer net.IP) (*Egress, error) {
 // peers behind one gateway cost one walk. Not safe for concurrent use;
 // drop it when devices may have changed (a resync).
 type EgressCache struct {
-	walks map[string]walked
-	links map[int]netlink.Link
+	walks  map[string]walked
+	links  map[int]netlink.Link
+	tables map[[2]int][]netlink.Route
 }
 
 type walked struct {
@@ -91,7 +92,7 @@ type walked struct {
 
 // NewEgressCache returns an empty cache.
 func NewEgressCache() *EgressCache {
-	return &EgressCache{walks: map[string]walked{}, links: map[int]netlink.Link{}}
+	return &EgressCache{walks: map[string]walked{}, links: map[int]netlink.Link{}, tables: map[[2]int][]netlink.Route{}}
 }
 
 // To is EgressTo through the cache.
@@ -230,15 +231,23 @@ var ErrNotCarried = errors.New("no route covers the prefix")
 // they send the peer node IP: the longest route covering the whole prefix,
 // in the table the peer's lookup ended in, leaves by one of e's hop
 // devices. That is "the underlay carries the peer's pod CIDR" (decision
-// rule 3): pods then reach the peer's pods over the same path as the node.
+// rules 2 and 3): pods then reach the peer's pods over the same path as
+// the node.
 // Equivalent to: `ip route show table T` and a longest-prefix match.
 func Carries(netns ns.NetNS, e *Egress, prefix netip.Prefix, ignore netlink.RouteProtocol) (bool, error) {
+	return NewEgressCache().Carries(netns, e, prefix, ignore)
+}
+
+// Carries is the package's Carries with the table's routes read once per
+// cache (one dump for every peer, not one per peer).
+func (c *EgressCache) Carries(netns ns.NetNS, e *Egress, prefix netip.Prefix, ignore netlink.RouteProtocol) (bool, error) {
 	var out bool
 	err := inNetns(netns, func() error {
-		rt, err := coveringRoute(e.Table, prefix, ignore)
+		routes, err := c.table(e.Table, prefix.Addr().Is6())
 		if err != nil {
 			return err
 		}
+		rt := coveringRoute(routes, prefix, ignore)
 		out = rt != nil && leavesBy(rt, e.Hops)
 		return nil
 	})
@@ -248,20 +257,31 @@ func Carries(netns ns.NetNS, e *Egress, prefix netip.Prefix, ignore netlink.Rout
 	return out, nil
 }
 
-// coveringRoute is the longest unicast route of table covering all of
-// prefix (lowest metric on a tie), nil when none.
-func coveringRoute(table int, prefix netip.Prefix, ignore netlink.RouteProtocol) (*netlink.Route, error) {
+// table lists a routing table's routes of one family, once per cache.
+// Equivalent to: `ip [-6] route show table T`.
+func (c *EgressCache) table(table int, v6 bool) ([]netlink.Route, error) {
+	if table == 0 {
+		table = unix.RT_TABLE_MAIN
+	}
 	fam := netlink.FAMILY_V4
-	if prefix.Addr().Is6() {
+	if v6 {
 		fam = netlink.FAMILY_V6
 	}
-	if table == 0 {
-		table = 254
+	k := [2]int{table, fam}
+	if rs, ok := c.tables[k]; ok {
+		return rs, nil
 	}
 	routes, err := netlinksafe.RouteListFiltered(fam, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("listing routes of table %d: %w", table, err)
 	}
+	c.tables[k] = routes
+	return routes, nil
+}
+
+// coveringRoute is the longest unicast route covering all of prefix
+// (lowest metric on a tie), nil when none.
+func coveringRoute(routes []netlink.Route, prefix netip.Prefix, ignore netlink.RouteProtocol) *netlink.Route {
 	var best *netlink.Route
 	bestBits := -1
 	for i := range routes {
@@ -277,7 +297,7 @@ func coveringRoute(table int, prefix netip.Prefix, ignore netlink.RouteProtocol)
 			best, bestBits = rt, bits
 		}
 	}
-	return best, nil
+	return best
 }
 
 // covers reports whether dst (nil: default) contains all of prefix, and
