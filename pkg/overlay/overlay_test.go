@@ -9,6 +9,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
 
 func TestVTEPMACStable(t *testing.T) {
@@ -154,7 +156,7 @@ func TestEnsureGeneve(t *testing.T) {
 	n, up := newNodeNS(t, "192.0.2.1/24")
 	_ = n.Do(func(ns.NetNS) error {
 		_, err := Ensure(nil, Config{Kind: KindGeneve, LocalIP: netip.MustParseAddr("192.0.2.1"), UplinkIndex: up})
-		if errors.Is(err, ErrUnsupported) {
+		if errors.Is(err, offload.ErrKindUnsupported) {
 			t.Skip("kernel has no geneve: Unknown device type")
 		}
 		if err != nil {
