@@ -40,9 +40,10 @@
 // without allowNestedEncap, and a forced Geneve on a kernel without it is
 // unreachable with that reason rather than silently VXLAN.
 //
-// Overheads are named constants with their byte breakdown (VXLAN over IPv4:
-// 20 + 8 + 8 + 14 = 50; over IPv6: 70); PodMTU subtracts the largest one in
-// use, so a node whose peers are all native keeps its full uplink MTU. A
-// pair's MTU starts from the smaller of both ends' egress MTUs towards each
-// other: a native pair across a tunnel underlay gets the tunnel's MTU.
+// Overheads come from one table of named header sizes (package mtu, VXLAN
+// over IPv4: 20 + 8 + 8 + 14 = 50; over IPv6: 70); a result's MTU is the
+// smaller of both ends' egress MTUs towards each other (a native pair
+// across a tunnel underlay gets the tunnel's MTU) minus its overhead, and
+// mtu.PodMTU takes the smallest in use, so a node whose peers are all
+// native over full-size paths keeps its full uplink MTU.
 package decision
