@@ -147,8 +147,8 @@ func (g *graph) verdict(a, b string) Verdict {
 	case !v.Tunnel:
 		v.Connect, v.Why = true, "no tunnel on the path, one overlay level works: "+paths
 	default:
-		fa, wa := g.forwards(ab, b)
-		fb, wb := g.forwards(ba, a)
+		fa, wa := g.forwards(a, ab, b)
+		fb, wb := g.forwards(b, ba, a)
 		v.Connect = fa && fb
 		v.Why = fmt.Sprintf("a tunnel on the path (an overlay would nest), native needs every hop to route pod CIDRs: %s: %s; %s", paths, wa, wb)
 	}
@@ -156,10 +156,17 @@ func (g *graph) verdict(a, b string) Verdict {
 	return v
 }
 
-// forwards reports whether every transit hop of p routes dst's pod CIDRs
-// towards dst (the first hop is the sender itself, whose agent routes them
-// the way it routes dst's node IP).
-func (g *graph) forwards(p []hop, dst string) (bool, string) {
+// forwards reports whether every hop of p, from src, routes dst's pod
+// CIDRs towards dst. The sender's own routes must send them the way of
+// dst's node IP unless dst is its direct neighbour: beyond a neighbour,
+// native reachability rests on the network's routes (the agents prove it
+// with a probe whose reply follows the other end's own routes), and the
+// agents add routes only towards their peers (a hub's towards its edges
+// and its other peers, which transit traffic then uses).
+func (g *graph) forwards(src string, p []hop, dst string) (bool, string) {
+	if len(p) > 1 && !g.defaultFollows(src) {
+		return false, fmt.Sprintf("%s's own routes do not send pod CIDRs towards %s (its default route leaves by another way)", src, p[0].to)
+	}
 	for i, h := range p[1:] {
 		in := p[i].domain
 		switch {
@@ -195,6 +202,17 @@ func words(from string, p []hop) string {
 		parts = append(parts, fmt.Sprintf("-[%s]-> %s", d, h.to))
 	}
 	return strings.Join(parts, " ")
+}
+
+// defaultFollows: the node's default route leaves by its gateway for node
+// IPs (every node but an edge whose tunnel carries only the lab's prefixes).
+func (g *graph) defaultFollows(name string) bool {
+	for _, n := range g.spec.Nodes {
+		if n.Name == name {
+			return n.Hub == "" || n.TunnelDefault
+		}
+	}
+	return true
 }
 
 func (g *graph) hubOf(name string) string {

@@ -22,6 +22,16 @@ func TestOracle(t *testing.T) {
 		{"tunnel underlay, router routes x's pods", topo.Spec{PodRouteSegments: []string{topo.SegX}, Nodes: []topo.NodeSpec{
 			{Name: "a", Segment: topo.SegA}, {Name: "x1", Segment: topo.SegX}}},
 			map[string]bool{"a|x1": true}},
+		// Two edges of one hub reach each other through it natively only
+		// when both edges' own routes send pod CIDRs into their tunnels.
+		{"two edges, one default by the transport", topo.Spec{Nodes: []topo.NodeSpec{
+			{Name: "hub", Segment: topo.SegA}, {Name: "e1", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true},
+			{Name: "e2", Segment: topo.SegEdge, Hub: "hub"}}},
+			map[string]bool{"e1|hub": true, "e2|hub": true, "e1|e2": false}},
+		{"two edges, defaults through the tunnels", topo.Spec{Nodes: []topo.NodeSpec{
+			{Name: "hub", Segment: topo.SegA}, {Name: "e1", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true},
+			{Name: "e2", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true}}},
+			map[string]bool{"e1|hub": true, "e2|hub": true, "e1|e2": true}},
 		{"two NICs", topo.Spec{Nodes: []topo.NodeSpec{
 			{Name: "two", Segment: topo.SegB, ClusterSegment: topo.SegA}, {Name: "a", Segment: topo.SegA}, {Name: "b", Segment: topo.SegB}}},
 			map[string]bool{"a|two": true, "b|two": true, "a|b": true}},
