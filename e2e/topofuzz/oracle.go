@@ -147,26 +147,26 @@ func (g *graph) verdict(a, b string) Verdict {
 	case !v.Tunnel:
 		v.Connect, v.Why = true, "no tunnel on the path, one overlay level works: "+paths
 	default:
-		fa, wa := g.forwards(a, ab, b)
-		fb, wb := g.forwards(b, ba, a)
-		v.Connect = fa && fb
-		v.Why = fmt.Sprintf("a tunnel on the path (an overlay would nest), native needs every hop to route pod CIDRs: %s: %s; %s", paths, wa, wb)
+		// Native both ways: pods follow the agents' routes (the node IPs'
+		// paths), and the agents learn it only from a probe whose reply
+		// follows the other end's own routes (its default route).
+		fa, wa := g.forwards(ab, b)
+		fb, wb := g.forwards(ba, a)
+		da, wda := g.forwards(g.defaultPath(a, b), b)
+		db, wdb := g.forwards(g.defaultPath(b, a), a)
+		v.Connect = fa && fb && da && db
+		v.Why = fmt.Sprintf("a tunnel on the path (an overlay would nest), native needs every hop to route pod CIDRs, on the node IPs' paths and on each end's default route: %s: %s; %s; default routes: %s; %s",
+			paths, wa, wb, wda, wdb)
 	}
 	g.memo[k] = v
 	return v
 }
 
-// forwards reports whether every hop of p, from src, routes dst's pod
-// CIDRs towards dst. The sender's own routes must send them the way of
-// dst's node IP unless dst is its direct neighbour: beyond a neighbour,
-// native reachability rests on the network's routes (the agents prove it
-// with a probe whose reply follows the other end's own routes), and the
-// agents add routes only towards their peers (a hub's towards its edges
-// and its other peers, which transit traffic then uses).
-func (g *graph) forwards(src string, p []hop, dst string) (bool, string) {
-	if len(p) > 1 && !g.defaultFollows(src) {
-		return false, fmt.Sprintf("%s's own routes do not send pod CIDRs towards %s (its default route leaves by another way)", src, p[0].to)
-	}
+// forwards reports whether every transit hop of p routes dst's pod CIDRs
+// towards dst (the first hop is the sender's own route). The agents add
+// routes only towards their peers: a hub's towards its edges and its
+// other peers, which transit traffic then uses.
+func (g *graph) forwards(p []hop, dst string) (bool, string) {
 	for i, h := range p[1:] {
 		in := p[i].domain
 		switch {
@@ -202,6 +202,17 @@ func words(from string, p []hop) string {
 		parts = append(parts, fmt.Sprintf("-[%s]-> %s", d, h.to))
 	}
 	return strings.Join(parts, " ")
+}
+
+// defaultPath is where a's own routes send b's pod CIDRs: its default
+// route, the way of b's node IP for every node but an edge whose tunnel
+// carries only the lab's prefixes (its default leaves by the transport,
+// to the router).
+func (g *graph) defaultPath(a, b string) []hop {
+	if g.defaultFollows(a) {
+		return g.path(a, b)
+	}
+	return append([]hop{{a, "t", router}}, g.path(router, b)...)
 }
 
 // defaultFollows: the node's default route leaves by its gateway for node

@@ -28,6 +28,10 @@ func TestOracle(t *testing.T) {
 			{Name: "hub", Segment: topo.SegA}, {Name: "e1", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true},
 			{Name: "e2", Segment: topo.SegEdge, Hub: "hub"}}},
 			map[string]bool{"e1|hub": true, "e2|hub": true, "e1|e2": false}},
+		{"two edges, one default by the transport, router routes pods", topo.Spec{PodRouteSegments: []string{"*"}, Nodes: []topo.NodeSpec{
+			{Name: "hub", Segment: topo.SegA}, {Name: "e1", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true},
+			{Name: "e2", Segment: topo.SegEdge, Hub: "hub"}}},
+			map[string]bool{"e1|hub": true, "e2|hub": true, "e1|e2": true}},
 		{"two edges, defaults through the tunnels", topo.Spec{Nodes: []topo.NodeSpec{
 			{Name: "hub", Segment: topo.SegA}, {Name: "e1", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true},
 			{Name: "e2", Segment: topo.SegEdge, Hub: "hub", TunnelDefault: true}}},
