@@ -24,7 +24,8 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
-	"github.com/offload-overlay/offload-overlay/pkg/masq"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
@@ -46,7 +47,7 @@ type NodeAPI interface {
 type Deps struct {
 	Nodes    NodeAPI
 	Events   record.EventSink // coreapi.Events, or client-go's EventSinkImpl
-	Kernel   Kernel
+	Kernel   datapath.Kernel
 	Decide   DecideFunc
 	Registry *prometheus.Registry // nil: a private registry
 	Log      *slog.Logger
@@ -57,7 +58,7 @@ type Agent struct {
 	cfg     *config.Config
 	nodes   NodeAPI
 	events  record.EventSink
-	kernel  Kernel
+	kernel  datapath.Kernel
 	decide  DecideFunc
 	log     *slog.Logger
 	reg     *prometheus.Registry
@@ -70,19 +71,19 @@ type Agent struct {
 	nodeRef   *corev1.ObjectReference
 
 	// Owned by the worker goroutine (one sync at a time).
-	local     LocalNode
-	up        Uplink
-	setup     NodeSetup
+	local     datapath.LocalNode
+	up        datapath.Uplink
+	setup     datapath.NodeSetup
 	facts     nodeinfo.Facts
 	published string
-	applied   map[string]Path
+	applied   map[string]datapath.Path
 	parsed    *peerCache
 	decisions map[string]cachedDecision
 	// decisionsSeen marks cache entries used by the current pass.
 	decisionsSeen map[string]bool
 	// factsGen changes whenever our own facts (verdict, encaps, MTU) do.
 	factsGen    int
-	routes      map[netip.Addr]Route
+	routes      map[netip.Addr]datapath.Route
 	carries     map[netip.Prefix]bool
 	unreachable map[string]string
 	ignoredLog  map[string]string
@@ -122,7 +123,7 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, nodes: d.Nodes, events: d.Events, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
-		applied: map[string]Path{}, parsed: newPeerCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
+		applied: map[string]datapath.Path{}, parsed: newPeerCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
 		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
 		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
 	}
@@ -323,7 +324,7 @@ func (a *Agent) conditionMatches(n *corev1.Node) bool {
 func (a *Agent) waitForLocal(ctx context.Context) error {
 	for {
 		n, err := a.lister.Get(a.cfg.NodeName)
-		var local LocalNode
+		var local datapath.LocalNode
 		if err == nil {
 			local, err = localNodeFrom(n, a.cfg.NodeIPs)
 		}
@@ -381,16 +382,13 @@ func (a *Agent) initNode(ctx context.Context) error {
 	if err := a.kernel.EnsureMasquerade(a.local.PodCIDRs, a.cfg.ClusterCIDRs); err != nil {
 		return a.fatal("installing masquerade rules", err)
 	}
-	if fams := masq.MissingClusterCIDR(masq.Config{PodCIDRs: a.local.PodCIDRs, ClusterCIDRs: a.cfg.ClusterCIDRs}); len(fams) > 0 {
-		a.log.Warn("no --cluster-cidr for a family with a pod CIDR: pod egress of that family is not masqueraded (pod-to-pod never is)", "families", fams)
-	}
 	a.up, a.setup = up, setup
 	a.factsGen++
 	a.facts = nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: version.Version,
 		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU}
 	for _, ip := range a.local.IPs {
 		ep := nodeinfo.Endpoint{IP: ip.String()}
-		if mac := setup.VTEPMACs[famIndex(ip)]; mac != nil {
+		if mac := setup.VTEPMACs[netaddr.Index(ip)]; mac != nil {
 			ep.VTEPMAC = mac.String()
 		}
 		a.facts.Endpoints = append(a.facts.Endpoints, ep)

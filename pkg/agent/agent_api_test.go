@@ -31,6 +31,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
@@ -215,11 +216,11 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: 3 * time.Second, ProbePeriod: time.Second}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	kernel, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789, Masq: agent.IPTablesMasq{}, Log: log})
+	kernel, err := datapath.New(datapath.Config{NetNS: nsA, VNI: 1, Port: 4789, Masq: datapath.IPTablesMasq{}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = agent.Cleanup(kernel, stateDir) })
+	t.Cleanup(func() { _ = datapath.CleanupNode(kernel, stateDir) })
 	a, err := agent.New(cfg, agent.Deps{Nodes: nodeClient.Nodes(), Events: nodeClient.Events(), Kernel: kernel, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -416,7 +417,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	kernel2, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789, Masq: agent.IPTablesMasq{}, Log: log})
+	kernel2, err := datapath.New(datapath.Config{NetNS: nsA, VNI: 1, Port: 4789, Masq: datapath.IPTablesMasq{}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +451,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	}
 
 	t.Log("cleanup removes everything")
-	if err := agent.Cleanup(kernel, stateDir); err != nil {
+	if err := datapath.CleanupNode(kernel, stateDir); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	if r := l.routes("-4") + l.routes("-6"); strings.TrimSpace(r) != "" {

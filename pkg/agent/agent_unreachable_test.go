@@ -21,6 +21,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -72,11 +73,11 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: time.Hour, ProbePeriod: time.Hour}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), nil))
-	kernel, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789, Log: log})
+	kernel, err := datapath.New(datapath.Config{NetNS: nsA, VNI: 1, Port: 4789, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = agent.Cleanup(kernel, stateDir) })
+	t.Cleanup(func() { _ = datapath.CleanupNode(kernel, stateDir) })
 	a, err := agent.New(cfg, agent.Deps{Nodes: cs.Nodes(), Events: cs.Events(), Kernel: kernel, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		t.Fatal(err)

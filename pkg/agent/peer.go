@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
 
@@ -75,11 +77,11 @@ func (p *Peer) parseEndpoints() error {
 		if err != nil {
 			return fmt.Errorf("endpoint IP %q: %w", ep.IP, err)
 		}
-		if !validUnicast(ip) {
+		if !netaddr.ValidUnicast(ip) {
 			return fmt.Errorf("endpoint IP %q is not a unicast address", ep.IP)
 		}
 		ip = ip.Unmap()
-		i := famIndex(ip)
+		i := netaddr.Index(ip)
 		if p.IPs[i].IsValid() {
 			return fmt.Errorf("endpoint IP %q: two endpoints of one family", ep.IP)
 		}
@@ -151,13 +153,13 @@ func isZero(b []byte) bool {
 // another peer's pod CIDR is ignored. Between two overlapping peers the
 // older Node (creation time, then name) keeps its CIDR, so the outcome is
 // the same whether the agent sees the nodes one by one or all at once.
-func selectPeers(local LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
+func selectPeers(local datapath.LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
 	return selectPeersWith(peerFrom, local, clusterCIDRs, nodes)
 }
 
 // selectPeersWith is selectPeers with the per-node parser injected (the
 // agent passes a cache keyed by resourceVersion).
-func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
+func selectPeersWith(parse func(*corev1.Node) (Peer, error), local datapath.LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
 	nodes = append([]*corev1.Node(nil), nodes...)
 	sort.Slice(nodes, func(i, j int) bool { return olderFirst(nodes[i], nodes[j]) })
 	var candidates []Peer
@@ -222,7 +224,7 @@ func selectPeersWith(parse func(*corev1.Node) (Peer, error), local LocalNode, cl
 // cluster CIDR or our pod CIDR): no real node has one, and once indexed it
 // would make checkPlacement ignore the legitimate peer whose pod CIDR
 // contains it.
-func endpointsElsewhere(p Peer, local LocalNode, cluster []netip.Prefix) error {
+func endpointsElsewhere(p Peer, local datapath.LocalNode, cluster []netip.Prefix) error {
 	for _, ip := range p.IPs {
 		if !ip.IsValid() {
 			continue
@@ -361,7 +363,7 @@ func truncate(a netip.Addr, b int) netip.Prefix {
 // (false when that family has no cluster CIDR configured).
 func outside(c netip.Prefix, cluster []netip.Prefix) bool {
 	for _, o := range cluster {
-		if familyOf(o.Addr()) != familyOf(c.Addr()) {
+		if netaddr.Family(o.Addr()) != netaddr.Family(c.Addr()) {
 			continue
 		}
 		return !(o.Bits() <= c.Bits() && o.Contains(c.Addr()))

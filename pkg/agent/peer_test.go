@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
 
@@ -45,7 +47,7 @@ func annot(t *testing.T, f nodeinfo.Facts) string {
 }
 
 func TestSelectPeersValidation(t *testing.T) {
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
 	cluster := []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}
 	good := annot(t, facts("192.168.0.2"))
@@ -127,7 +129,7 @@ func TestSelectPeersValidation(t *testing.T) {
 // The older node keeps an overlapping CIDR regardless of list order, so an
 // incremental event stream and a full resync reach the same result.
 func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
 	older := mkNode("zz-older", 1, annot(t, facts("192.168.0.2")), "10.244.1.0/24")
 	newer := mkNode("aa-newer", 2, annot(t, facts("192.168.0.3")), "10.244.1.0/25")
@@ -140,7 +142,7 @@ func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
 	// A newer, wider CIDR that would swallow an older peer's is refused too.
 	wide := mkNode("wide", 4, annot(t, facts("192.168.0.4")), "10.244.0.0/22")
 	small := mkNode("small", 1, annot(t, facts("192.168.0.5")), "10.244.2.128/25")
-	peers, ignored, _ := selectPeers(LocalNode{Name: "me"}, nil, []*corev1.Node{wide, small})
+	peers, ignored, _ := selectPeers(datapath.LocalNode{Name: "me"}, nil, []*corev1.Node{wide, small})
 	if len(peers) != 1 || peers[0].Name != "small" || len(ignored) != 1 || !strings.Contains(ignored[0].Reason, "overlaps 10.244.2.128/25 of node small") {
 		t.Fatalf("wide CIDR: peers %v ignored %v", peers, ignored)
 	}
@@ -179,10 +181,10 @@ func TestLocalNodeFrom(t *testing.T) {
 	if got := l.PodCIDRs; got[0].String() != "10.244.3.0/24" || got[1].String() != "fd00:1::/64" {
 		t.Errorf("PodCIDRs = %v", got)
 	}
-	if g := gatewayAddr(l.PodCIDRs[0]); g.String() != "10.244.3.1" {
+	if g := netaddr.Gateway(l.PodCIDRs[0]); g.String() != "10.244.3.1" {
 		t.Errorf("gateway = %s", g)
 	}
-	if g := gatewayAddr(l.PodCIDRs[1]); g.String() != "fd00:1::1" {
+	if g := netaddr.Gateway(l.PodCIDRs[1]); g.String() != "fd00:1::1" {
 		t.Errorf("gateway = %s", g)
 	}
 }
@@ -198,7 +200,7 @@ func mustMAC(s string) []byte {
 // Without --cluster-cidr (optional) a peer's pod CIDR must still not take
 // the default route, a huge prefix, link-local, loopback or multicast.
 func TestSelectPeersHostilePodCIDRWithoutClusterCIDR(t *testing.T) {
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
 	cases := map[string][]string{
 		"default4":   {"0.0.0.0/0"},

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
@@ -18,11 +19,11 @@ import (
 // peersAgent is an agent with n off-link VXLAN peers decided in memory.
 func peersAgent(t testing.TB, n int) (*Agent, []Peer, view) {
 	dir := t.TempDir()
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
 	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 	ag := &Agent{cfg: &config.Config{NodeName: "me", StateDir: dir, Decision: decision.Config{Mode: decision.ModeAuto}},
 		decide: decision.Decide, log: slog.New(slog.DiscardHandler), metrics: NewMetrics(prometheus.NewRegistry()),
-		local: local, up: Uplink{MTU: 1500, Verdict: capable}, facts: facts("192.168.250.250")}
+		local: local, up: datapath.Uplink{MTU: 1500, Verdict: capable}, facts: facts("192.168.250.250")}
 	ag.facts.Verdict = capable
 	var peers []Peer
 	for i := 1; i <= n; i++ {
@@ -33,8 +34,8 @@ func peersAgent(t testing.TB, n int) (*Agent, []Peer, view) {
 		p.MACs[0] = mustMAC("02:00:00:00:00:0b")
 		peers = append(peers, p)
 	}
-	rt := func(netip.Addr) (Route, error) {
-		return Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
+	rt := func(netip.Addr) (datapath.Route, error) {
+		return datapath.Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
 	}
 	return ag, peers, ag.computePaths(local, ag.facts, ag.up, peers, rt)
 }
@@ -70,8 +71,8 @@ func TestWritePeers(t *testing.T) {
 	}
 	ag.facts.NativeProbe = map[string]bool{"peer-0001": true}
 	peers[0].Facts.NativeProbe = map[string]bool{"me": true}
-	v = ag.computePaths(ag.local, ag.facts, ag.up, peers, func(netip.Addr) (Route, error) {
-		return Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
+	v = ag.computePaths(ag.local, ag.facts, ag.up, peers, func(netip.Addr) (datapath.Route, error) {
+		return datapath.Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
 	})
 	ag.writePeers(peers, v.paths)
 	f, _ = peerstate.Read(ag.cfg.StateDir)
@@ -89,26 +90,26 @@ func TestWritePeersKeyed(t *testing.T) {
 	for _, step := range []struct {
 		name    string
 		rewrite bool
-		change  func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path)
+		change  func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path)
 	}{
-		{"nothing", false, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) { return peers, paths }},
-		{"peer version", true, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"nothing", false, func(_ *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) { return peers, paths }},
+		{"peer version", true, func(_ *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
 			peers[1].RV = "2"
 			return peers, paths
 		}},
-		{"probe result", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"probe result", true, func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
 			ag.facts.NativeProbe = map[string]bool{"peer-0001": true}
 			return peers, paths
 		}},
-		{"own facts", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"own facts", true, func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
 			ag.factsGen++
 			return peers, paths
 		}},
-		{"uplink MTU", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"uplink MTU", true, func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
 			ag.up.MTU = 9000
 			return peers, paths
 		}},
-		{"peer gone", true, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"peer gone", true, func(_ *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
 			return peers[:1], paths[:1]
 		}},
 	} {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -33,7 +34,7 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 		return err
 	}
 	if full || a.routes == nil {
-		a.routes, a.carries = map[netip.Addr]Route{}, map[netip.Prefix]bool{}
+		a.routes, a.carries = map[netip.Addr]datapath.Route{}, map[netip.Prefix]bool{}
 	}
 	a.parsed.begin()
 	peers, ignored, waiting := selectPeersWith(a.parsed.parse, a.local, a.cfg.ClusterCIDRs, nodes)
@@ -96,9 +97,9 @@ func (a *Agent) checkLocal(nodes []*corev1.Node) error {
 }
 
 // program applies the difference between the last applied paths and want.
-func (a *Agent) program(want []Path, full bool) error {
-	var upsert, remove []Path
-	next := make(map[string]Path, len(want))
+func (a *Agent) program(want []datapath.Path, full bool) error {
+	var upsert, remove []datapath.Path
+	next := make(map[string]datapath.Path, len(want))
 	for _, p := range want {
 		next[p.Key()] = p
 		if old, ok := a.applied[p.Key()]; !ok || !old.Equal(p) {
@@ -118,7 +119,7 @@ func (a *Agent) program(want []Path, full bool) error {
 	}
 	if err != nil {
 		a.metrics.Errors.WithLabelValues("apply").Inc()
-		a.applied = map[string]Path{} // next attempt re-programs everything (idempotent)
+		a.applied = map[string]datapath.Path{} // next attempt re-programs everything (idempotent)
 		return fmt.Errorf("programming %d peer paths (%d removed): %w", len(upsert), len(remove), err)
 	}
 	a.metrics.PathsProgramed.Add(float64(len(upsert) + len(remove)))
@@ -133,7 +134,7 @@ func (a *Agent) program(want []Path, full bool) error {
 	return nil
 }
 
-func (a *Agent) routeTo(ip netip.Addr) (Route, error) {
+func (a *Agent) routeTo(ip netip.Addr) (datapath.Route, error) {
 	if r, ok := a.routes[ip]; ok {
 		return r, nil
 	}
@@ -173,7 +174,7 @@ func (a *Agent) underlayRoutes(peers []Peer) map[string]bool {
 
 // reportUnreachable logs, and records an Event on our Node, when a peer
 // becomes unreachable (once per change of reason, not every sync).
-func (a *Agent) reportUnreachable(paths []Path) {
+func (a *Agent) reportUnreachable(paths []datapath.Path) {
 	now := map[string]string{}
 	for _, p := range paths {
 		if p.Mode != decision.ModeUnreachable {

@@ -1,4 +1,4 @@
-package agent_test
+package datapath_test
 
 import (
 	"os/exec"
