@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
@@ -77,7 +78,7 @@ type Agent struct {
 	facts     nodeinfo.Facts
 	published string
 	applied   map[string]datapath.Path
-	parsed    *peerCache
+	parsed    *admission.Cache
 	decisions map[string]cachedDecision
 	// decisionsSeen marks cache entries used by the current pass.
 	decisionsSeen map[string]bool
@@ -123,7 +124,7 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, nodes: d.Nodes, events: d.Events, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
-		applied: map[string]datapath.Path{}, parsed: newPeerCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
+		applied: map[string]datapath.Path{}, parsed: admission.NewCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
 		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
 		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
 	}

@@ -3,8 +3,8 @@ package agent
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	corev1 "k8s.io/api/core/v1"
@@ -21,7 +21,7 @@ var ErrNoNodeIP = fmt.Errorf("node has no InternalIP address (set --node-ip)")
 // family) and pod CIDRs from n.
 func localNodeFrom(n *corev1.Node, overrides []netip.Addr) (datapath.LocalNode, error) {
 	l := datapath.LocalNode{Name: n.Name}
-	cidrs, err := parsePodCIDRs(n)
+	cidrs, err := admission.PodCIDRs(n)
 	if err != nil {
 		return l, err
 	}
@@ -63,32 +63,4 @@ func nodeIPs(n *corev1.Node, overrides []netip.Addr) []netip.Addr {
 		}
 	}
 	return out
-}
-
-// parsePodCIDRs reads spec.podCIDRs (or the legacy spec.podCIDR), one per
-// family, IPv4 first.
-func parsePodCIDRs(n *corev1.Node) ([]netip.Prefix, error) {
-	raw := n.Spec.PodCIDRs
-	if len(raw) == 0 && n.Spec.PodCIDR != "" {
-		raw = []string{n.Spec.PodCIDR}
-	}
-	var seen [2]bool
-	var out []netip.Prefix
-	for _, s := range raw {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return nil, fmt.Errorf("spec.podCIDRs: %q: %w", s, err)
-		}
-		if p != p.Masked() {
-			return nil, fmt.Errorf("spec.podCIDRs: %q has host bits set", s)
-		}
-		i := netaddr.Index(p.Addr())
-		if seen[i] {
-			return nil, fmt.Errorf("spec.podCIDRs: %q: two CIDRs of one family", s)
-		}
-		seen[i] = true
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return netaddr.Index(out[i].Addr()) < netaddr.Index(out[j].Addr()) })
-	return out, nil
 }

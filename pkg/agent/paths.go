@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
@@ -19,7 +20,7 @@ type DecideFunc func(decision.Config, decision.Input) decision.Result
 type view struct {
 	paths   []datapath.Path
 	probes  []probeTarget
-	ignored []Ignored
+	ignored []admission.Ignored
 	podMTU  int
 	allNat  bool
 	modes   map[string]int
@@ -47,13 +48,13 @@ func sideOf(f nodeinfo.Facts, other string) decision.Side {
 // computePaths runs the decision for every peer and family. Both ends build
 // the same Input from the two published annotations (local facts are the
 // ones we publish), so both compute the same mode.
-func (a *Agent) computePaths(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, peers []Peer, routeTo func(netip.Addr) (datapath.Route, error)) view {
+func (a *Agent) computePaths(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, peers []admission.Peer, routeTo func(netip.Addr) (datapath.Route, error)) view {
 	v := view{modes: map[string]int{}, allNat: true}
 	for _, p := range peers {
 		for _, fam := range []int{4, 6} {
 			path, probe, err := a.pathFor(local, lf, up, p, fam, routeTo)
 			if err != nil {
-				v.ignored = append(v.ignored, Ignored{p.Name, err.Error()})
+				v.ignored = append(v.ignored, admission.Ignored{Name: p.Name, Reason: err.Error()})
 				continue
 			}
 			if !path.PodCIDR.IsValid() {
@@ -79,7 +80,7 @@ func (a *Agent) computePaths(local datapath.LocalNode, lf nodeinfo.Facts, up dat
 	return v
 }
 
-func (a *Agent) pathFor(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, p Peer, fam int, routeTo func(netip.Addr) (datapath.Route, error)) (datapath.Path, *probeTarget, error) {
+func (a *Agent) pathFor(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, p admission.Peer, fam int, routeTo func(netip.Addr) (datapath.Route, error)) (datapath.Path, *probeTarget, error) {
 	cidr, ok := netaddr.PickPrefix(p.PodCIDRs, fam)
 	if !ok {
 		return datapath.Path{}, nil, nil

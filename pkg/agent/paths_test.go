@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
@@ -44,8 +45,8 @@ func TestComputePathsSymmetric(t *testing.T) {
 			}
 			la := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
 			lb := datapath.LocalNode{Name: "b", IPs: []netip.Addr{netip.MustParseAddr("192.168.1.1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24")}}
-			pa := Peer{Name: "a", Facts: fa, PodCIDRs: la.PodCIDRs, IPs: [2]netip.Addr{la.IPs[0]}}
-			pb := Peer{Name: "b", Facts: fb, PodCIDRs: lb.PodCIDRs, IPs: [2]netip.Addr{lb.IPs[0]}}
+			pa := admission.Peer{Name: "a", Facts: fa, PodCIDRs: la.PodCIDRs, IPs: [2]netip.Addr{la.IPs[0]}}
+			pb := admission.Peer{Name: "b", Facts: fb, PodCIDRs: lb.PodCIDRs, IPs: [2]netip.Addr{lb.IPs[0]}}
 			pa.MACs[0], pb.MACs[0] = mustMAC("02:00:00:00:00:0a"), mustMAC("02:00:00:00:00:0b")
 			rt := func(netip.Addr) (datapath.Route, error) {
 				if tc.onLink {
@@ -54,8 +55,8 @@ func TestComputePathsSymmetric(t *testing.T) {
 				return datapath.Route{Gateway: netip.MustParseAddr("192.168.9.9"), DeviceIndex: 2}, nil
 			}
 			ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide}
-			va := ag.computePaths(la, fa, datapath.Uplink{MTU: 1500, Verdict: tc.va}, []Peer{pb}, rt)
-			vb := ag.computePaths(lb, fb, datapath.Uplink{MTU: 1500, Verdict: tc.vb}, []Peer{pa}, rt)
+			va := ag.computePaths(la, fa, datapath.Uplink{MTU: 1500, Verdict: tc.va}, []admission.Peer{pb}, rt)
+			vb := ag.computePaths(lb, fb, datapath.Uplink{MTU: 1500, Verdict: tc.vb}, []admission.Peer{pa}, rt)
 			if len(va.paths) != 1 || len(vb.paths) != 1 {
 				t.Fatalf("paths: %v / %v (ignored %v %v)", va.paths, vb.paths, va.ignored, vb.ignored)
 			}
@@ -116,7 +117,7 @@ func BenchmarkSync1000(b *testing.B) {
 		n.ResourceVersion = "1"
 		nodes = append(nodes, n)
 	}
-	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide, parsed: newPeerCache()}
+	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide, parsed: admission.NewCache()}
 	lf := facts("192.168.250.250")
 	rt := func(ip netip.Addr) (datapath.Route, error) {
 		if ip.As4()[3]%2 == 0 {
@@ -126,9 +127,9 @@ func BenchmarkSync1000(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		ag.parsed.begin()
-		peers, _, _ := selectPeersWith(ag.parsed.parse, local, nil, nodes)
-		ag.parsed.end()
+		ag.parsed.Begin()
+		peers, _, _ := admission.Admit(ag.parsed.Parse, local, nil, nodes)
+		ag.parsed.End()
 		v := ag.computePaths(local, lf, datapath.Uplink{MTU: 1500}, peers, rt)
 		if len(v.paths) != 1000 {
 			b.Fatalf("%d paths", len(v.paths))

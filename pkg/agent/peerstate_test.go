@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
@@ -17,7 +18,7 @@ import (
 )
 
 // peersAgent is an agent with n off-link VXLAN peers decided in memory.
-func peersAgent(t testing.TB, n int) (*Agent, []Peer, view) {
+func peersAgent(t testing.TB, n int) (*Agent, []admission.Peer, view) {
 	dir := t.TempDir()
 	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
 	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
@@ -25,11 +26,11 @@ func peersAgent(t testing.TB, n int) (*Agent, []Peer, view) {
 		decide: decision.Decide, log: slog.New(slog.DiscardHandler), metrics: NewMetrics(prometheus.NewRegistry()),
 		local: local, up: datapath.Uplink{MTU: 1500, Verdict: capable}, facts: facts("192.168.250.250")}
 	ag.facts.Verdict = capable
-	var peers []Peer
+	var peers []admission.Peer
 	for i := 1; i <= n; i++ {
 		f := facts(netip.AddrFrom4([4]byte{192, 168, byte(i / 250), byte(i%250 + 1)}).String())
 		f.Verdict = capable
-		p := Peer{Name: fmt.Sprintf("peer-%04d", i), Facts: f, PodCIDRs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(64 + i>>8), byte(i & 255), 0}), 24)}}
+		p := admission.Peer{Name: fmt.Sprintf("peer-%04d", i), Facts: f, PodCIDRs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(64 + i>>8), byte(i & 255), 0}), 24)}}
 		p.IPs[0] = netip.MustParseAddr(f.Endpoints[0].IP)
 		p.MACs[0] = mustMAC("02:00:00:00:00:0b")
 		peers = append(peers, p)
@@ -90,26 +91,28 @@ func TestWritePeersKeyed(t *testing.T) {
 	for _, step := range []struct {
 		name    string
 		rewrite bool
-		change  func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path)
+		change  func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path)
 	}{
-		{"nothing", false, func(_ *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) { return peers, paths }},
-		{"peer version", true, func(_ *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
+		{"nothing", false, func(_ *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
+			return peers, paths
+		}},
+		{"peer version", true, func(_ *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			peers[1].RV = "2"
 			return peers, paths
 		}},
-		{"probe result", true, func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
+		{"probe result", true, func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			ag.facts.NativeProbe = map[string]bool{"peer-0001": true}
 			return peers, paths
 		}},
-		{"own facts", true, func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
+		{"own facts", true, func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			ag.factsGen++
 			return peers, paths
 		}},
-		{"uplink MTU", true, func(ag *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
+		{"uplink MTU", true, func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			ag.up.MTU = 9000
 			return peers, paths
 		}},
-		{"peer gone", true, func(_ *Agent, peers []Peer, paths []datapath.Path) ([]Peer, []datapath.Path) {
+		{"peer gone", true, func(_ *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			return peers[:1], paths[:1]
 		}},
 	} {

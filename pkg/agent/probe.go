@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 )
 
 // probeTimeout bounds one native probe (three echo requests).
@@ -55,7 +57,7 @@ func (a *Agent) recordProbe(t probeTarget, err error) {
 
 // probeResults returns the published per-peer probe map: a peer is
 // reachable natively when every family's probe succeeded.
-func (a *Agent) probeResults(peers []Peer) map[string]bool {
+func (a *Agent) probeResults(peers []admission.Peer) map[string]bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out map[string]bool

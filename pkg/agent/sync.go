@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
@@ -36,9 +37,9 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	if full || a.routes == nil {
 		a.routes, a.carries = map[netip.Addr]datapath.Route{}, map[netip.Prefix]bool{}
 	}
-	a.parsed.begin()
-	peers, ignored, waiting := selectPeersWith(a.parsed.parse, a.local, a.cfg.ClusterCIDRs, nodes)
-	a.parsed.end()
+	a.parsed.Begin()
+	peers, ignored, waiting := admission.Admit(a.parsed.Parse, a.local, a.cfg.ClusterCIDRs, nodes)
+	a.parsed.End()
 	a.facts.NativeProbe, a.facts.UnderlayRoutes = a.probeResults(peers), a.underlayRoutes(peers)
 	v := a.computePaths(a.local, a.facts, a.up, peers, a.routeTo)
 	v.ignored = append(ignored, v.ignored...)
@@ -148,7 +149,7 @@ func (a *Agent) routeTo(ip netip.Addr) (datapath.Route, error) {
 
 // underlayRoutes says, for each peer, whether the tunnel underlay carries
 // its pod CIDRs (rule 3); only meaningful when the uplink is a tunnel.
-func (a *Agent) underlayRoutes(peers []Peer) map[string]bool {
+func (a *Agent) underlayRoutes(peers []admission.Peer) map[string]bool {
 	dev := a.up.Verdict.UnderlayTunnelDevice
 	if a.up.Verdict.UnderlayTunnel == "" || dev == "" {
 		return nil
@@ -192,7 +193,7 @@ func (a *Agent) reportUnreachable(paths []datapath.Path) {
 	a.unreachable = now
 }
 
-func (a *Agent) logIgnored(ignored []Ignored) {
+func (a *Agent) logIgnored(ignored []admission.Ignored) {
 	now := map[string]string{}
 	for _, ig := range ignored {
 		now[ig.Name] = ig.Reason

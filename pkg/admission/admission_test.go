@@ -1,4 +1,4 @@
-package agent
+package admission
 
 import (
 	"encoding/json"
@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
-	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
 
@@ -155,40 +154,6 @@ func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
 	}
 }
 
-func TestLocalNodeFrom(t *testing.T) {
-	n := mkNode("me", 0, "")
-	if _, err := localNodeFrom(n, nil); err != ErrNoPodCIDR {
-		t.Fatalf("no pod CIDR: %v", err)
-	}
-	n.Spec.PodCIDRs = []string{"fd00:1::/64", "10.244.3.0/24"}
-	if _, err := localNodeFrom(n, nil); err != ErrNoNodeIP {
-		t.Fatalf("no node IP: %v", err)
-	}
-	n.Status.Addresses = []corev1.NodeAddress{
-		{Type: corev1.NodeHostName, Address: "me"},
-		{Type: corev1.NodeInternalIP, Address: "fd00::5"},
-		{Type: corev1.NodeExternalIP, Address: "203.0.113.5"},
-		{Type: corev1.NodeInternalIP, Address: "192.168.0.5"},
-		{Type: corev1.NodeInternalIP, Address: "192.168.0.6"},
-	}
-	l, err := localNodeFrom(n, []netip.Addr{netip.MustParseAddr("fd00::99")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := l.IPs; len(got) != 2 || got[0].String() != "192.168.0.5" || got[1].String() != "fd00::99" {
-		t.Errorf("IPs = %v", got)
-	}
-	if got := l.PodCIDRs; got[0].String() != "10.244.3.0/24" || got[1].String() != "fd00:1::/64" {
-		t.Errorf("PodCIDRs = %v", got)
-	}
-	if g := netaddr.Gateway(l.PodCIDRs[0]); g.String() != "10.244.3.1" {
-		t.Errorf("gateway = %s", g)
-	}
-	if g := netaddr.Gateway(l.PodCIDRs[1]); g.String() != "fd00:1::1" {
-		t.Errorf("gateway = %s", g)
-	}
-}
-
 func mustMAC(s string) []byte {
 	m, err := net.ParseMAC(s)
 	if err != nil {
@@ -227,4 +192,9 @@ func TestSelectPeersHostilePodCIDRWithoutClusterCIDR(t *testing.T) {
 	if peers, ignored, _ := selectPeers(local, nil, ok); len(peers) != 1 {
 		t.Fatalf("ordinary peer rejected: %v", ignored)
 	}
+}
+
+// selectPeers is Admit with the uncached parser.
+func selectPeers(local datapath.LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
+	return Admit(Parse, local, clusterCIDRs, nodes)
 }
