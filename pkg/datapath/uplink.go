@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 	"github.com/vishvananda/netlink"
@@ -131,10 +132,28 @@ func (k *kernel) RouteTo(dst netip.Addr) (Route, error) {
 	return r, nil
 }
 
-// Carries reports whether a route on dev that is not ours covers cidr.
+// Carries: see UnderlayCarries.
+func (k *kernel) Carries(dev string, cidr netip.Prefix) (bool, error) { return carries(k.h, dev, cidr) }
+
+// UnderlayCarries answers decision rule 3's input for this node: whether a
+// route on the tunnel underlay device dev that is not one of ours (not
+// peers.RouteProtocol) covers the peer pod CIDR cidr. It is the one rule
+// the agent (Kernel.Carries) and doctor both use, so doctor without the
+// agent's peers file cannot disagree with the agent. n is the node's
+// namespace (nil: the current one). Only kernel routes are consulted: a
+// WireGuard device also needs the prefix in the peer's AllowedIPs.
 // Equivalent to: ip route show dev $dev (and a prefix check)
-func (k *kernel) Carries(dev string, cidr netip.Prefix) (bool, error) {
-	l, err := k.h.LinkByName(dev)
+func UnderlayCarries(n ns.NetNS, dev string, cidr netip.Prefix) (bool, error) {
+	h, err := handleIn(n)
+	if err != nil {
+		return false, err
+	}
+	defer h.Close()
+	return carries(h, dev, cidr)
+}
+
+func carries(h *netlink.Handle, dev string, cidr netip.Prefix) (bool, error) {
+	l, err := h.LinkByName(dev)
 	if err != nil {
 		return false, fmt.Errorf("looking up %s: %w", dev, err)
 	}
@@ -142,7 +161,7 @@ func (k *kernel) Carries(dev string, cidr netip.Prefix) (bool, error) {
 	if cidr.Addr().Is6() {
 		fam = netlink.FAMILY_V6
 	}
-	rs, err := k.h.RouteList(l, fam)
+	rs, err := h.RouteList(l, fam)
 	if err != nil {
 		return false, fmt.Errorf("listing routes on %s: %w", dev, err)
 	}

@@ -2,7 +2,9 @@ package doctor
 
 import (
 	"fmt"
+	"net/netip"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
@@ -19,7 +21,7 @@ func inputOf(o Options, p *offload.Path, v offload.Verdict, es []offload.EncapSu
 	}
 	var notes []string
 	if v.HasTunnelUnderlay() && o.PeerPodCIDR != nil {
-		ok, err := offload.RoutesVia(o.NetNS, o.PeerPodCIDR, v.UnderlayTunnelDevice)
+		ok, err := underlayCarries(o, v.UnderlayTunnelDevice)
 		if err != nil {
 			return decision.Input{}, nil, fmt.Errorf("checking the route to %s: %w", o.PeerPodCIDR, err)
 		}
@@ -72,4 +74,15 @@ func decisionOf(cfg decision.Config, in decision.Input, notes []string) Decision
 		Config: Config{Mode: mode, Encap: cfg.Encap, UnderlayRoutesPodCIDRs: cfg.UnderlayRoutesPodCIDRs,
 			AllowNestedEncap: cfg.AllowNestedEncap},
 	}
+}
+
+// underlayCarries is the agent's rule 3 input (datapath.UnderlayCarries)
+// for --peer-pod-cidr.
+func underlayCarries(o Options, dev string) (bool, error) {
+	a, ok := netip.AddrFromSlice(o.PeerPodCIDR.IP)
+	if !ok {
+		return false, fmt.Errorf("--peer-pod-cidr %s: not an address", o.PeerPodCIDR)
+	}
+	ones, _ := o.PeerPodCIDR.Mask.Size()
+	return datapath.UnderlayCarries(o.NetNS, dev, netip.PrefixFrom(a.Unmap(), ones).Masked())
 }
