@@ -500,7 +500,7 @@ func checkPeersFile(t *testing.T, stateDir string, l *lab) {
 	}
 	for _, p := range f.Peers {
 		for _, pa := range p.Paths {
-			if got := decision.Decide(f.Config.Decision(), p.Input(pa)); got.Mode != pa.Mode || got.Rule != pa.Rule {
+			if got := decision.Decide(f.Config, p.Input(pa)); got.Mode != pa.Mode || got.Rule != pa.Rule {
 				t.Errorf("%s %s: recomputed %s rule %d, recorded %s rule %d", p.Name, pa.NodeIP, got.Mode, got.Rule, pa.Mode, pa.Rule)
 			}
 		}

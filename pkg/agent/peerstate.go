@@ -98,7 +98,7 @@ func (a *Agent) peersFile(peers []admission.Peer, paths []datapath.Path) *peerst
 		byName[peers[i].Name] = &peers[i]
 	}
 	f := &peerstate.File{AgentVersion: version.Version, Node: a.cfg.NodeName,
-		Config: peerstate.ConfigOf(a.cfg.Decision), Peers: []peerstate.Peer{}}
+		Config: a.cfg.Decision, Peers: []peerstate.Peer{}}
 	for _, p := range paths {
 		n := len(f.Peers)
 		if n == 0 || f.Peers[n-1].Name != p.Peer {

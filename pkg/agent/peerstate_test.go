@@ -58,7 +58,7 @@ func TestWritePeers(t *testing.T) {
 		if p.Name != v.paths[i].Peer || p.Mode != v.paths[i].Mode || p.Mode != decision.ModeVXLAN || len(p.Paths) != 1 || p.Paths[0].OnLink {
 			t.Errorf("peer %d: %+v, programmed %+v", i, p, v.paths[i])
 		}
-		if got := decision.Decide(f.Config.Decision(), p.Input(p.Paths[0])); got.Mode != p.Mode || got.MTU != p.MTU || got.Rule != p.Rule {
+		if got := decision.Decide(f.Config, p.Input(p.Paths[0])); got.Mode != p.Mode || got.MTU != p.MTU || got.Rule != p.Rule {
 			t.Errorf("%s: recomputed %s/%d rule %d, recorded %s/%d rule %d", p.Name, got.Mode, got.MTU, got.Rule, p.Mode, p.MTU, p.Rule)
 		}
 	}

@@ -63,16 +63,15 @@ func ipv6Outer(o Options, p *offload.Path) bool {
 
 func decisionOf(cfg decision.Config, in decision.Input, notes []string) Decision {
 	res := decision.Decide(cfg, in)
-	mode := cfg.Mode
-	if mode == "" {
-		mode = decision.ModeAuto
+	echo := cfg // the flags doctor was given, mode spelled out
+	if echo.Mode == "" {
+		echo.Mode = decision.ModeAuto
 	}
 	return Decision{
 		Mode: res.Mode, MTU: res.MTU, Rule: res.Rule, Overhead: res.Overhead,
 		Segmentation: res.Segmentation, Nested: res.Nested,
 		Reasons: append(res.Reasons, notes...),
-		Config: Config{Mode: mode, Encap: cfg.Encap, UnderlayRoutesPodCIDRs: cfg.UnderlayRoutesPodCIDRs,
-			AllowNestedEncap: cfg.AllowNestedEncap},
+		Config:  echo,
 	}
 }
 
