@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,33 +70,22 @@ type Agent struct {
 	broadcast record.EventBroadcaster
 	nodeRef   *corev1.ObjectReference
 
-	// Owned by the worker goroutine (one sync at a time).
+	// Owned by the worker goroutine (one sync at a time); the cache
+	// layers are described in caches.go.
 	local     datapath.LocalNode
 	up        datapath.Uplink
 	setup     datapath.NodeSetup
 	facts     nodeinfo.Facts
-	published string
-	applied   map[string]datapath.Path
+	factsGen  int // changes whenever our own facts (verdict, encaps, MTU) do
 	parsed    *admission.Cache
-	decisions map[string]cachedDecision
-	// decisionsSeen marks cache entries used by the current pass.
-	decisionsSeen map[string]bool
-	// factsGen changes whenever our own facts (verdict, encaps, MTU) do.
-	factsGen    int
-	routes      map[netip.Addr]datapath.Route
-	carries     map[netip.Prefix]bool
-	unreachable map[string]string
-	ignoredLog  map[string]string
-	lastState   string
-	lastPeers   uint64 // key of the peers file's content (peerstate.go)
-	conditionOK bool
-	released    bool // releaseStartupMemory ran
+	underlay  underlayView
+	decisions decisionCache
+	applied   appliedPaths
+	last      reported
+	released  bool // releaseStartupMemory ran
 
-	// Shared with the probe goroutine.
-	mu         sync.Mutex
-	probeOK    map[string]bool
-	targets    []probeTarget
-	probeKick  chan struct{}
+	// Shared with the probe goroutine and the HTTP server.
+	probes     probeBook
 	ready      atomic.Bool
 	reprobe    atomic.Bool
 	lastSyncAt atomic.Int64
@@ -124,8 +112,9 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, nodes: d.Nodes, events: d.Events, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
-		applied: map[string]datapath.Path{}, parsed: admission.NewCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
-		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
+		applied: appliedPaths{}, parsed: admission.NewCache(),
+		last:    reported{unreachable: map[string]string{}, ignored: map[string]string{}},
+		probes:  probeBook{ok: map[string]bool{}, kick: make(chan struct{}, 1)},
 		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
 	}
 	return a, nil
@@ -358,10 +347,10 @@ func (a *Agent) seedProbes(n *corev1.Node) {
 	if err := json.Unmarshal([]byte(raw), &prev); err != nil || prev.Version != nodeinfo.FactsVersion {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.probes.mu.Lock()
+	defer a.probes.mu.Unlock()
 	for peer, ok := range prev.NativeProbe {
-		a.probeOK[peer] = ok
+		a.probes.ok[peer] = ok
 	}
 }
 

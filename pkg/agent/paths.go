@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strconv"
 
 	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
@@ -72,7 +71,7 @@ func (a *Agent) computePaths(local datapath.LocalNode, lf nodeinfo.Facts, up dat
 		}
 		return v.paths[i].Family < v.paths[j].Family
 	})
-	a.pruneDecisions()
+	a.decisions.prune()
 	v.podMTU, v.allNat = a.podMTU(local, lf, up, v.paths)
 	for _, p := range v.paths {
 		v.modes[string(p.Mode)]++
@@ -103,8 +102,9 @@ func (a *Agent) pathFor(local datapath.LocalNode, lf nodeinfo.Facts, up datapath
 		PeerNodeIP:   peerIP.String(),
 	}
 	in.Local.UplinkMTU = up.MTU
-	res := a.decideCached(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt,
-		probe: in.Local.NativeProbeOK, underlay: in.Local.UnderlayCarriesPeerPodCIDR, gen: a.factsGen}, in)
+	res := a.decisions.decide(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt,
+		probe: in.Local.NativeProbeOK, underlay: in.Local.UnderlayCarriesPeerPodCIDR, gen: a.factsGen}, in,
+		func(in decision.Input) decision.Result { return a.decide(a.cfg.Decision, in) })
 	path := datapath.Path{Peer: p.Name, Family: fam, PodCIDR: cidr, PeerIP: peerIP, PeerMAC: p.MACs[netaddr.Index(peerIP)],
 		Mode: res.Mode, DevIndex: rt.DeviceIndex, Reasons: res.Reasons, MTU: res.MTU, Rule: res.Rule, OnLink: rt.OnLink}
 	if res.Mode == decision.ModeNative && !rt.OnLink {
@@ -180,37 +180,4 @@ type decisionKey struct {
 	route           datapath.Route
 	probe, underlay bool
 	gen             int
-}
-
-func (a *Agent) decideCached(k decisionKey, in decision.Input) decision.Result {
-	if k.rv == "" { // not from the API (tests): no identity to cache by
-		return a.decide(a.cfg.Decision, in)
-	}
-	if a.decisions == nil {
-		a.decisions, a.decisionsSeen = map[string]cachedDecision{}, map[string]bool{}
-	}
-	id := k.peer + "/" + strconv.Itoa(k.fam)
-	if c, ok := a.decisions[id]; ok && c.key == k {
-		a.decisionsSeen[id] = true
-		return c.res
-	}
-	res := a.decide(a.cfg.Decision, in)
-	a.decisions[id] = cachedDecision{k, res}
-	a.decisionsSeen[id] = true
-	return res
-}
-
-type cachedDecision struct {
-	key decisionKey
-	res decision.Result
-}
-
-// pruneDecisions drops cached decisions of peers the last pass did not see.
-func (a *Agent) pruneDecisions() {
-	for id := range a.decisions {
-		if !a.decisionsSeen[id] {
-			delete(a.decisions, id)
-		}
-	}
-	a.decisionsSeen = map[string]bool{}
 }

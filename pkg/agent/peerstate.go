@@ -20,7 +20,7 @@ import (
 // 1000 peers where encoding the document takes milliseconds.
 func (a *Agent) writePeers(peers []admission.Peer, paths []datapath.Path) {
 	key, ok := a.peersKey(peers, paths)
-	if ok && key == a.lastPeers {
+	if ok && key == a.last.peers {
 		return
 	}
 	f := a.peersFile(peers, paths)
@@ -30,7 +30,7 @@ func (a *Agent) writePeers(peers []admission.Peer, paths []datapath.Path) {
 			a.log.Error("encoding the peers file", "err", err)
 			return
 		}
-		if key = maphash.Bytes(peersSeed, b); key == a.lastPeers {
+		if key = maphash.Bytes(peersSeed, b); key == a.last.peers {
 			return
 		}
 	}
@@ -40,7 +40,7 @@ func (a *Agent) writePeers(peers []admission.Peer, paths []datapath.Path) {
 		a.log.Error("writing the peers file", "err", err)
 		return
 	}
-	a.lastPeers = key
+	a.last.peers = key
 }
 
 var peersSeed = maphash.MakeSeed()

@@ -160,7 +160,7 @@ func BenchmarkWritePeersDocument(b *testing.B) {
 	st, _ := os.Stat(peerstate.PathIn(ag.cfg.StateDir))
 	b.ResetTimer()
 	for range b.N {
-		ag.lastPeers = 0
+		ag.last.peers = 0
 		ag.writePeers(peers, v.paths)
 	}
 	b.ReportMetric(float64(st.Size()), "file-bytes")
