@@ -34,6 +34,10 @@ type kernel struct {
 	loAddrs []netip.Prefix
 	// node is EnsureNode's last input and result (nil before it).
 	node *nodeSetup
+	// vxlanFams are the node-IP families (netaddr.Index) whose VXLAN
+	// device is wanted: a VXLAN path of that family was programmed, or
+	// the device existed at start. Once wanted, a device stays.
+	vxlanFams [2]bool
 }
 
 // New opens a netlink handle in cfg.NetNS (or the current namespace).

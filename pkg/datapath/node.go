@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
@@ -12,11 +13,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// EnsureNode creates one VXLAN device per node-IP family carrying this
-// node's VTEP address of that family (see overlay.Config.Addr), puts the
-// probe address (first host address of each pod CIDR) on lo, and points the
-// peer converger at the devices. The resync repeats the device and address
-// steps (repairNode).
+// EnsureNode puts the probe address (first host address of each pod CIDR)
+// on lo, adopts the VXLAN devices a previous agent left, and points the
+// peer converger at them. It creates no tunnel device: the VXLAN device of
+// a family (carrying this node's VTEP address of that family, see
+// overlay.Config.Addr) is created lazily, by the first VXLAN path of that
+// family (wantVXLAN), so a node with only native peers has none. The VTEP
+// MACs it returns (overlay.VTEPMAC of each node IP) are the devices' MACs
+// whether or not they exist yet, so peers can decide VXLAN before the
+// first path. The resync repeats the device and address steps (repairNode).
 func (k *kernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
 	if k.conv == nil {
 		// First call, before any probe runs: a probe route a killed agent
@@ -25,6 +30,7 @@ func (k *kernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
 			return NodeSetup{}, err
 		}
 	}
+	k.adoptDevices(local)
 	setup, links, err := k.ensureDevices(local, up)
 	if err != nil {
 		return setup, err
@@ -50,12 +56,42 @@ type nodeSetup struct {
 	links peers.Links
 }
 
-// ensureDevices converges the VXLAN device of each node-IP family and its
-// VTEP address; it writes nothing when both are as wanted.
+// adoptDevices marks the families whose VXLAN device already exists (an
+// agent restart) as wanted, so the device keeps being repaired.
+// Equivalent to: ip link show oo-vxlan4; ip link show oo-vxlan6
+func (k *kernel) adoptDevices(local LocalNode) {
+	for _, ip := range local.IPs {
+		if _, err := k.h.LinkByName(overlay.DeviceName(overlay.KindVXLAN, netaddr.Family(ip))); err == nil {
+			k.vxlanFams[netaddr.Index(ip)] = true
+		}
+	}
+}
+
+// wantVXLAN marks the families of paths' VXLAN paths as needing their
+// device; changed says whether a family was new.
+func (k *kernel) wantVXLAN(paths []Path) (changed bool) {
+	for _, p := range paths {
+		if p.Mode != decision.ModeVXLAN {
+			continue
+		}
+		if i := netaddr.Index(p.PeerIP); !k.vxlanFams[i] {
+			k.vxlanFams[i], changed = true, true
+		}
+	}
+	return changed
+}
+
+// ensureDevices converges the VXLAN device of each wanted node-IP family
+// and its VTEP address; it writes nothing when both are as wanted. Every
+// family's VTEP MAC is returned, device or not.
 func (k *kernel) ensureDevices(local LocalNode, up Uplink) (NodeSetup, peers.Links, error) {
 	var setup NodeSetup
 	links := peers.Links{Uplink4: up.Index, Uplink6: up.Index}
 	for _, ip := range local.IPs {
+		setup.VTEPMACs[netaddr.Index(ip)] = overlay.VTEPMAC(ip)
+		if !k.vxlanFams[netaddr.Index(ip)] {
+			continue
+		}
 		var vtep netip.Addr
 		if c, ok := local.PodCIDR(netaddr.Family(ip)); ok {
 			vtep = peers.VTEPAddr(c)
@@ -89,17 +125,26 @@ func (k *kernel) repairNode() error {
 	if k.node == nil {
 		return nil
 	}
-	_, links, err := k.ensureDevices(k.node.local, k.node.up)
-	if err != nil {
+	if err := k.ensureProbeAddrs(k.node.local); err != nil {
 		return err
 	}
-	if err := k.ensureProbeAddrs(k.node.local); err != nil {
+	return k.ensureLinks("tunnel device recreated; re-pointing peer paths")
+}
+
+// ensureLinks converges the wanted tunnel devices and, when one was
+// (re)created, re-points the converger at the new links, logging why.
+func (k *kernel) ensureLinks(why string) error {
+	if k.node == nil {
+		return nil
+	}
+	_, links, err := k.ensureDevices(k.node.local, k.node.up)
+	if err != nil {
 		return err
 	}
 	if links == k.node.links {
 		return nil
 	}
-	k.cfg.Log.Warn("tunnel device recreated; re-pointing peer paths", "vxlan4", links.VXLAN4, "vxlan6", links.VXLAN6)
+	k.cfg.Log.Warn(why, "vxlan4", links.VXLAN4, "vxlan6", links.VXLAN6)
 	k.node.links = links
 	if _, err := k.conv.SetLinks(links); err != nil {
 		return fmt.Errorf("re-pointing peers at recreated devices: %w", err)

@@ -10,6 +10,11 @@ import (
 
 // ApplyPaths programs changed paths one by one (O(1) netlink calls each).
 func (k *kernel) ApplyPaths(upsert, remove []Path) error {
+	if k.wantVXLAN(upsert) {
+		if err := k.ensureLinks("first VXLAN path: tunnel device created"); err != nil {
+			return fmt.Errorf("creating the tunnel device: %w", err)
+		}
+	}
 	var errs []error
 	for _, p := range remove {
 		if _, err := k.conv.RemovePeer(p.Key()); err != nil {
@@ -31,6 +36,7 @@ func (k *kernel) ApplyPaths(upsert, remove []Path) error {
 // drift: in that order, so routes and neighbours the kernel flushed with a
 // deleted VTEP address come back after the address.
 func (k *kernel) ResyncPaths(all []Path) error {
+	k.wantVXLAN(all)
 	if err := k.repairNode(); err != nil {
 		return fmt.Errorf("repairing tunnel devices and addresses: %w", err)
 	}

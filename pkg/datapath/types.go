@@ -84,7 +84,9 @@ func (p Path) Equal(q Path) bool {
 
 // NodeSetup is what the kernel side created for this node.
 type NodeSetup struct {
-	// VTEPMACs by family index (0: IPv4, 1: IPv6), nil without a device.
+	// VTEPMACs by family index (0: IPv4, 1: IPv6), nil without a node IP
+	// of that family: the MAC that family's VXLAN device has, or will have
+	// once a VXLAN path creates it (overlay.VTEPMAC).
 	VTEPMACs [2]net.HardwareAddr
 }
 
@@ -104,8 +106,10 @@ type Kernel interface {
 	// Carries reports whether a route on device dev (the tunnel underlay,
 	// not a route of ours) covers cidr (decision rule 3).
 	Carries(dev string, cidr netip.Prefix) (bool, error)
-	// EnsureNode creates the tunnel devices (each with this node's VTEP
-	// address of its family) and the probe addresses on lo.
+	// EnsureNode puts the probe addresses on lo and adopts existing tunnel
+	// devices; a family's VXLAN device (with this node's VTEP address of
+	// that family) is created by its first VXLAN path (ApplyPaths or
+	// ResyncPaths).
 	EnsureNode(local LocalNode, up Uplink) (NodeSetup, error)
 	// EnsureMasquerade installs the masquerade chains for podCIDRs.
 	EnsureMasquerade(podCIDRs, clusterCIDRs []netip.Prefix) error
