@@ -14,7 +14,7 @@ import (
 )
 
 // Parse validates one remote Node on its own: annotation, version,
-// endpoints, pod CIDRs. Overlaps are checked across nodes by selectPeers.
+// endpoints, pod CIDRs. Conflicts across nodes are checked by Admit.
 func Parse(n *corev1.Node) (Peer, error) {
 	p := Peer{Name: n.Name, RV: n.ResourceVersion}
 	raw, ok := n.Annotations[nodeinfo.AnnotationKey]

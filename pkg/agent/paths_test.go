@@ -105,7 +105,7 @@ func TestPodMTUWithoutPeersDualStack(t *testing.T) {
 }
 
 // BenchmarkSync1000 is the in-memory part of one converge at 1000 peers:
-// validation (selectPeers) and the decision for every path.
+// validation (admission.Admit) and the decision for every path.
 func BenchmarkSync1000(b *testing.B) {
 	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
 	var nodes []*corev1.Node
