@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 	"github.com/vishvananda/netlink"
@@ -174,7 +175,7 @@ func carries(h *netlink.Handle, dev string, cidr netip.Prefix) (bool, error) {
 			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 		}
 		if r.Dst != nil {
-			p, ok := prefixOf(r.Dst)
+			p, ok := netaddr.PrefixOf(r.Dst)
 			if !ok {
 				continue
 			}
@@ -185,13 +186,4 @@ func carries(h *netlink.Handle, dev string, cidr netip.Prefix) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	ones, _ := n.Mask.Size()
-	return netip.PrefixFrom(a.Unmap(), ones), true
 }

@@ -2,10 +2,10 @@ package doctor
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
 
@@ -78,10 +78,9 @@ func decisionOf(cfg decision.Config, in decision.Input, notes []string) Decision
 // underlayCarries is the agent's rule 3 input (datapath.UnderlayCarries)
 // for --peer-pod-cidr.
 func underlayCarries(o Options, dev string) (bool, error) {
-	a, ok := netip.AddrFromSlice(o.PeerPodCIDR.IP)
+	p, ok := netaddr.PrefixOf(o.PeerPodCIDR)
 	if !ok {
 		return false, fmt.Errorf("--peer-pod-cidr %s: not an address", o.PeerPodCIDR)
 	}
-	ones, _ := o.PeerPodCIDR.Mask.Size()
-	return datapath.UnderlayCarries(o.NetNS, dev, netip.PrefixFrom(a.Unmap(), ones).Masked())
+	return datapath.UnderlayCarries(o.NetNS, dev, p.Masked())
 }

@@ -7,7 +7,10 @@
 // datapath from disagreeing about the same annotation.
 package netaddr
 
-import "net/netip"
+import (
+	"net"
+	"net/netip"
+)
 
 // Family returns 4 or 6 (an IPv4-mapped IPv6 address is 4).
 func Family(a netip.Addr) int {
@@ -62,3 +65,14 @@ func ValidUnicast(a netip.Addr) bool {
 // never handed to a pod, which the agent also puts on lo as the node's
 // native-probe address.
 func Gateway(p netip.Prefix) netip.Addr { return p.Masked().Addr().Next() }
+
+// PrefixOf converts a netlink or net package prefix (IPv4-mapped addresses
+// unmapped); ok is false when n holds no address.
+func PrefixOf(n *net.IPNet) (netip.Prefix, bool) {
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}
