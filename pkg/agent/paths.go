@@ -8,6 +8,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/mtu"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
@@ -140,21 +141,12 @@ func (a *Agent) probeFor(local datapath.LocalNode, rt datapath.Route, peerCIDR n
 // MTU the decision would give an off-link peer of this node's own kind, so
 // pods created before the first peer appears do not need a smaller MTU later.
 func (a *Agent) podMTU(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, paths []datapath.Path) (int, bool) {
-	mtu, allNative, any := 0, true, false
-	for _, p := range paths {
-		if p.Mode == decision.ModeUnreachable {
-			continue
-		}
-		any = true
-		if p.Mode != decision.ModeNative {
-			allNative = false
-		}
-		if p.MTU > 0 && (mtu == 0 || p.MTU < mtu) {
-			mtu = p.MTU
-		}
+	in := make([]mtu.Path, len(paths))
+	for i, p := range paths {
+		in[i] = mtu.Path{MTU: p.MTU, Reachable: p.Mode != decision.ModeUnreachable, Native: p.Mode == decision.ModeNative}
 	}
-	if any && mtu > 0 {
-		return mtu, allNative
+	if m, allNative, ok := mtu.PodMTU(in); ok {
+		return m, allNative
 	}
 	self := sideOf(lf, local.Name)
 	self.UplinkMTU = up.MTU

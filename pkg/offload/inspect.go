@@ -2,7 +2,6 @@ package offload
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 )
@@ -36,29 +35,4 @@ func InspectIn(netns ns.NetNS, t Target) (*Path, error) {
 		return nil, fmt.Errorf("inspecting path in %s: %w", netns.Path(), err)
 	}
 	return p, nil
-}
-
-// InspectAt is Inspect inside the network namespace mounted at nsPath
-// (e.g. /var/run/netns/node1; "" for the caller's).
-// Equivalent to: `ip netns exec NAME ...`.
-func InspectAt(nsPath string, t Target) (*Path, error) {
-	if nsPath == "" {
-		return Inspect(t)
-	}
-	netns, err := ns.GetNS(nsPath)
-	if err != nil {
-		return nil, fmt.Errorf("opening netns %s: %w", nsPath, err)
-	}
-	defer netns.Close()
-	return InspectIn(netns, t)
-}
-
-// InspectPeer is the path towards a peer node IP (the default route when
-// peer is nil), with its verdict. This is what the agent publishes.
-func InspectPeer(netns ns.NetNS, peer net.IP) (*Path, Verdict, error) {
-	p, err := InspectIn(netns, Target{Dest: peer})
-	if err != nil {
-		return nil, Verdict{}, err
-	}
-	return p, VerdictOf(p), nil
 }
