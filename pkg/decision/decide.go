@@ -212,7 +212,19 @@ func onLink(in Input, s Side) bool {
 // on-link, through its tunnel underlay whose routes carry the other's pod
 // CIDR, or through an underlay its native probe crossed.
 func delivers(in Input, s, o Side) bool {
-	return onLink(in, s) || s.NativeProbeOK || (s.Verdict.HasTunnelUnderlay() && s.UnderlayCarriesPeerPodCIDR) || gatewayIsOther(s, o)
+	return onLink(in, s) || s.NativeProbeOK || tunnelCarries(s) || gatewayIsOther(s, o)
+}
+
+// tunnelCarries: s's path is a tunnel whose routes carry the other's pod
+// CIDR: a route naming the pod CIDR (the operator routed pods into the
+// tunnel), or a default route to the tunnel's far end itself (no gateway:
+// a point-to-point L3 tunnel such as WireGuard). A default route through a
+// gateway (a router or hub beyond the tunnel) proves nothing about the
+// gateway's own routes: the native probe must (such a route to a router
+// without pod routes black-holes pod traffic). An end that publishes no
+// view is trusted as before views existed.
+func tunnelCarries(s Side) bool {
+	return s.Verdict.HasTunnelUnderlay() && s.UnderlayCarriesPeerPodCIDR && (!s.View.Known || s.View.Gateway == "" || !s.CarriedByDefault)
 }
 
 // direct: s reaches the other end without a router in between: on-link,

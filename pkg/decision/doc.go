@@ -29,9 +29,11 @@
 //     the operator flag, or each end is on-link or its native probe
 //     succeeded: native via the underlay next hop;
 //  3. either end's path is itself a tunnel: native over it when each end
-//     delivers the other's pod CIDR (on-link, its native probe, or its
-//     tunnel's routes carry it), else unreachable with the exact remedy per
-//     end, unless allowNestedEncap accepts a tunnel inside the tunnel (0.20x);
+//     delivers the other's pod CIDR (a direct neighbour, its native probe,
+//     or a point-to-point tunnel without gateway whose routes carry it; a
+//     carrying route through a gateway proves nothing of the gateway's own
+//     routes), else unreachable with the exact remedy per end, unless
+//     allowNestedEncap accepts a tunnel inside the tunnel (0.20x);
 //  4. both ends segment UDP tunnels: one VXLAN level, cut by the NIC (0.80x);
 //  5. otherwise one VXLAN level cut in software (0.30x): connectivity beats
 //     speed, and the reason names the device, the feature and the remedy.

@@ -41,6 +41,10 @@ type Side struct {
 	// send the peer's node IP (offload.Carries), e.g. a tunnel underlay
 	// with a route or WireGuard AllowedIPs covering it (rules 2 and 3).
 	UnderlayCarriesPeerPodCIDR bool `json:"underlayCarriesPeerPodCIDR"`
+	// CarriedByDefault: only a default route carries it (no route names
+	// the pod CIDR). Through a gateway that proves nothing of the
+	// gateway's routes; a route naming the pod CIDR is the operator's word.
+	CarriedByDefault bool `json:"carriedByDefault,omitempty"`
 	// View is what this node's kernel does with packets to the other end's
 	// node IP, published per peer: both ends' views decide the pair (rule
 	// 1 needs both ends on-link; a one-sided route is never programmed).

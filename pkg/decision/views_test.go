@@ -19,9 +19,11 @@ var (
 	srcVia    = func(dev, src string) View { return View{Known: true, OnLink: true, Egress: dev, Source: src} }
 )
 
+// viewed is one end; carries means its default route carries the other's
+// pod CIDR (the common case in generated topologies).
 func viewed(v offload.Verdict, view View, carries, probe bool, mtu int) Side {
 	return Side{Verdict: v, Encaps: []string{"vxlan"}, UplinkMTU: mtu, View: view,
-		UnderlayCarriesPeerPodCIDR: carries, NativeProbeOK: probe}
+		UnderlayCarriesPeerPodCIDR: carries, CarriedByDefault: carries, NativeProbeOK: probe}
 }
 
 func TestDecideBothViews(t *testing.T) {
@@ -35,14 +37,38 @@ func TestDecideBothViews(t *testing.T) {
 	}{
 		{
 			// The hub: on-link to the edge through its tunnel
-			// interface e1; the edge reaches the hub through the tunnel with
-			// a gateway, and its default route through the tunnel carries
-			// every pod CIDR. Native over the tunnel, on both ends.
+			// interface e1; the edge reaches the hub through the tunnel via
+			// the hub's end of it, and its default route through the tunnel
+			// carries every pod CIDR. Native, on both ends.
 			name:  "hub and edge, default route through the tunnel",
-			local: viewed(vxTunnel("e1"), onLinkVia("e1"), false, false, 1450),
+			local: viewed(vxTunnel("e1"), srcVia("e1", "172.31.10.1"), false, false, 1450),
 			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
-			want:  "N3", mtu: 1450,
-			reasons: []string{"this node on-link", "its routes through tun0", "no second tunnel level"},
+			want:  "N1", mtu: 1450,
+		},
+		{
+			// An L3 point-to-point tunnel (WireGuard-like, no gateway) that
+			// carries the other's pod CIDR delivers to the other end itself.
+			name:  "point-to-point L3 tunnels that carry",
+			local: viewed(wgTunnel, View{Known: true, Egress: "wg0"}, true, false, 1420),
+			peer:  viewed(wgTunnel, View{Known: true, Egress: "wg0"}, true, false, 1420),
+			want:  "N3", mtu: 1420,
+			reasons: []string{"the underlay is a tunnel"},
+		},
+		{
+			// A default route through a tunnel to a router says nothing of
+			// the router's pod routes: without native probes, unreachable
+			// (a VXLAN on top would nest), never a black hole.
+			name:    "tunnels to routers without probes",
+			local:   viewed(vxTunnel("vxul"), gwVia("172.24.4.1", "vxul"), true, false, 1450),
+			peer:    viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
+			want:    "U3",
+			reasons: []string{"remedy"},
+		},
+		{
+			name:  "tunnels to routers, both probes through",
+			local: viewed(vxTunnel("vxul"), gwVia("172.24.4.1", "vxul"), true, true, 1450),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, true, 1450),
+			want:  "N2", mtu: 1450,
 		},
 		{
 			// The hub publishes the address it sends from towards the edge,
@@ -63,7 +89,7 @@ func TestDecideBothViews(t *testing.T) {
 			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), false, false, 1450),
 			want:  "U3",
 			reasons: []string{"this node reaches peer 192.168.5.2 on-link (on-link on e1)", "but the peer reaches this node through 172.31.10.1 on tun0",
-				"remedy: on peer 192.168.5.2, route this node's pod CIDR through its vxlan underlay (tun0)", "allowNestedEncap"},
+				"remedy: on peer 192.168.5.2, route this node's pod CIDR through its vxlan underlay (tun0)", "--allow-nested-encap"},
 		},
 		{
 			// A second NIC: this node is on the peer's L2 through eth1, the
@@ -101,10 +127,18 @@ func TestDecideBothViews(t *testing.T) {
 			reasons: []string{"remedy: this node reaches the peer without a tunnel (through 10.0.1.1 on eth0): let the underlay route pod CIDRs"},
 		},
 		{
+			// The edge's carrying route leads to its hub, not to the plain
+			// node: the edge must probe too.
 			name:  "plain node whose probe crossed to an edge that carries",
 			local: viewed(capable, gwVia("10.0.1.1", "eth0"), true, true, 1500),
 			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, false, 1450),
-			want:  "N3", mtu: 1450,
+			want:  "U3",
+		},
+		{
+			name:  "plain node and edge, both probes through",
+			local: viewed(capable, gwVia("10.0.1.1", "eth0"), true, true, 1500),
+			peer:  viewed(vxTunnel("tun0"), gwVia("172.31.10.1", "tun0"), true, true, 1450),
+			want:  "N2", mtu: 1450,
 		},
 		{
 			name:  "plain node and edge, nesting allowed",

@@ -79,6 +79,9 @@ func tunnelRemedies(in Input) []string {
 	}
 	switch v := in.Local.Verdict; {
 	case delivers(in, in.Local, in.Peer):
+	case v.HasTunnelUnderlay() && in.Local.UnderlayCarriesPeerPodCIDR:
+		out = append(out, fmt.Sprintf("remedy: this node's routes send %s through %s on %s, which must route it on to %s: add pod CIDR routes there (the native probe then passes)",
+			cidr, gatewayOf(in.Local), egressOr(in.Local, v.UnderlayTunnelDevice), peerIP(in)))
 	case !v.HasTunnelUnderlay():
 		out = append(out, fmt.Sprintf("remedy: this node reaches the peer without a tunnel (%s): let the underlay route pod CIDRs (--underlay-routes-pod-cidrs)", viaWords(in.Local)))
 	case v.UnderlayTunnel == "wireguard":
@@ -90,6 +93,9 @@ func tunnelRemedies(in Input) []string {
 	}
 	switch v := in.Peer.Verdict; {
 	case delivers(in, in.Peer, in.Local):
+	case v.HasTunnelUnderlay() && in.Peer.UnderlayCarriesPeerPodCIDR:
+		out = append(out, fmt.Sprintf("remedy: %s's routes send this node's pod CIDR through %s on %s, which must route it on: add pod CIDR routes there (the native probe then passes)",
+			peerName(in), gatewayOf(in.Peer), egressOr(in.Peer, v.UnderlayTunnelDevice)))
 	case !v.HasTunnelUnderlay():
 		out = append(out, fmt.Sprintf("remedy: %s reaches this node without a tunnel (%s): let the underlay route pod CIDRs (--underlay-routes-pod-cidrs)", peerName(in), viaWords(in.Peer)))
 	default:

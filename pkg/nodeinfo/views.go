@@ -1,6 +1,8 @@
 package nodeinfo
 
 import (
+	"encoding/json"
+	"sort"
 	"strconv"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
@@ -70,6 +72,31 @@ func (f Facts) PeerView(peer string, family int) (EgressView, bool) {
 		return EgressView{}, false
 	}
 	return f.Egresses[i], true
+}
+
+// SortViews orders Egresses canonically (and remaps PeerEgress), so that
+// the published document does not change with the order peers were seen.
+func (f *Facts) SortViews() {
+	type ent struct {
+		key string
+		old int
+	}
+	ents := make([]ent, len(f.Egresses))
+	for i, e := range f.Egresses {
+		b, _ := json.Marshal(e)
+		ents[i] = ent{string(b), i}
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].key < ents[j].key })
+	remap := make([]int, len(ents))
+	sorted := make([]EgressView, len(ents))
+	for i, e := range ents {
+		remap[e.old] = i
+		sorted[i] = f.Egresses[e.old]
+	}
+	for k, i := range f.PeerEgress {
+		f.PeerEgress[k] = remap[i]
+	}
+	f.Egresses = sorted
 }
 
 func sameView(a, b EgressView) bool {

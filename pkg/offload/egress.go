@@ -235,26 +235,31 @@ var ErrNotCarried = errors.New("no route covers the prefix")
 // the node.
 // Equivalent to: `ip route show table T` and a longest-prefix match.
 func Carries(netns ns.NetNS, e *Egress, prefix netip.Prefix, ignore netlink.RouteProtocol) (bool, error) {
-	return NewEgressCache().Carries(netns, e, prefix, ignore)
+	ok, _, err := NewEgressCache().Carries(netns, e, prefix, ignore)
+	return ok, err
 }
 
 // Carries is the package's Carries with the table's routes read once per
-// cache (one dump for every peer, not one per peer).
-func (c *EgressCache) Carries(netns ns.NetNS, e *Egress, prefix netip.Prefix, ignore netlink.RouteProtocol) (bool, error) {
+// cache (one dump for every peer, not one per peer); byDefault says the
+// carrying route is a default route (no route names the prefix).
+func (c *EgressCache) Carries(netns ns.NetNS, e *Egress, prefix netip.Prefix, ignore netlink.RouteProtocol) (carries, byDefault bool, err error) {
 	var out bool
-	err := inNetns(netns, func() error {
+	err = inNetns(netns, func() error {
 		routes, err := c.table(e.Table, prefix.Addr().Is6())
 		if err != nil {
 			return err
 		}
 		rt := coveringRoute(routes, prefix, ignore)
 		out = rt != nil && leavesBy(rt, e.Hops)
+		if out {
+			byDefault = isDefault(rt)
+		}
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("does the route to %s carry %s: %w", e.Peer, prefix, err)
+		return false, false, fmt.Errorf("does the route to %s carry %s: %w", e.Peer, prefix, err)
 	}
-	return out, nil
+	return out, byDefault, nil
 }
 
 // table lists a routing table's routes of one family, once per cache.
