@@ -13,7 +13,7 @@ import (
 // inputOf builds the decision input for the peer doctor was asked about:
 // this node's facts on both sides (the peer's published facts are unknown
 // here), on-link from the route to --peer, off-link without one.
-func inputOf(o Options, p *offload.Path, v offload.Verdict, es []offload.EncapSupport) (decision.Input, []string, error) {
+func inputOf(o Options, p *offload.Path, e *offload.Egress, v offload.Verdict, es []offload.EncapSupport) (decision.Input, []string, error) {
 	side := decision.Side{Verdict: v, UplinkMTU: uplinkMTU(p)}
 	for _, e := range es {
 		if e.OK {
@@ -21,14 +21,10 @@ func inputOf(o Options, p *offload.Path, v offload.Verdict, es []offload.EncapSu
 		}
 	}
 	var notes []string
-	if o.Peer != nil && o.Iface == "" {
+	if e != nil {
 		// The agent's view of this peer: the route to its node IP (every
 		// ECMP hop, the table policy routing picks), the walk and the MTU
 		// below it, exactly as the agent publishes it.
-		e, err := offload.EgressTo(o.NetNS, o.Peer)
-		if err != nil {
-			return decision.Input{}, nil, fmt.Errorf("resolving the egress towards %s: %w", o.Peer, err)
-		}
 		side.View = decision.View{Known: true, OnLink: e.AllOnLink(), Egress: e.Device, EgressKind: e.Kind}
 		if e.Gateway != nil {
 			side.View.Gateway = e.Gateway.String()
