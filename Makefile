@@ -19,7 +19,7 @@ REF_CNI_PKGS := $(shell go list -f '{{range .Tool}}{{.}} {{end}}' -m 2>/dev/null
 
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps ref-plugins test test-unit fuzz lint bench clean k8s-bins install image e2e-cluster e2e-kind demo e2e
+.PHONY: all build deps ref-plugins test test-unit fuzz lint bench clean k8s-bins containerd install image e2e-cluster e2e-kind demo e2e
 
 all: build
 
@@ -41,6 +41,16 @@ K8S_BIN_DIR ?= $(CACHE)/k8s-v1.34.4
 export K8S_BIN_DIR
 k8s-bins:
 	bash e2e/k8s/build.sh
+
+# containerd: containerd 2 (containerd, ctr, containerd-shim-runc-v2) for the cluster e2e,
+# built once from the Go module proxy into $(CACHE)/containerd-$(CONTAINERD_VERSION)
+# (e2e/k8s/containerd.sh; runc is Debian's). OO_CONTAINERD=1.6 runs the cluster e2e on
+# Debian's containerd 1.6 instead.
+CONTAINERD_VERSION ?= v2.4.2
+CONTAINERD_DIR     ?= $(CACHE)/containerd-$(CONTAINERD_VERSION)
+export CONTAINERD_VERSION CONTAINERD_DIR
+containerd:
+	bash e2e/k8s/containerd.sh
 
 # install: the CNI plugin and its conflist into DESTDIR-prefixed CNI directories, each
 # written under a temporary name and renamed (a running kubelet never sees half a file).
@@ -75,7 +85,7 @@ image:
 # e2e-cluster: a real multi-node Kubernetes (control plane on the host, nodes in
 # namespaces with containerd + kubelet + kube-proxy), offload-overlay installed with
 # kubectl apply of conf/kubernetes/offload-overlay.yaml, then the checks (e2e/cluster).
-e2e-cluster: build ref-plugins k8s-bins
+e2e-cluster: build ref-plugins k8s-bins containerd
 	OO_REQUIRE_K8S=1 go test -count=1 -timeout 15m -v ./e2e/k8senv/ ./e2e/cluster/
 
 # e2e-kind: the same install on kind (needs docker + kind; prints "skipped" otherwise).

@@ -49,6 +49,11 @@ type Options struct {
 	// ClusterCIDR (default ClusterCIDR) for kube-controller-manager's node
 	// IPAM and kube-proxy; must match the manifest's ConfigMap.
 	ClusterCIDR string
+	// Runtime is every node's containerd (default DefaultRuntime()).
+	Runtime *Runtime
+	// ClusterDNS is the kubelets' clusterDNS (a ClusterIP in the service
+	// CIDR, served by DeployCoreDNS); empty = none.
+	ClusterDNS string
 }
 
 // Cluster is a running multi-node Kubernetes.
@@ -79,10 +84,20 @@ func Up(t testing.TB, opts Options) *Cluster {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	for _, b := range []string{"containerd", "runc", "ctr", "nsenter", "unshare"} {
+	for _, b := range []string{"nsenter", "unshare"} {
 		if _, err := exec.LookPath(b); err != nil {
 			t.Fatalf("%s not installed (make deps): %v", b, err)
 		}
+	}
+	if opts.Runtime == nil {
+		rt := DefaultRuntime()
+		opts.Runtime = &rt
+	}
+	if err := opts.Runtime.check(); err != nil {
+		if k8senv.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
 	}
 	svcCIDR := ServiceCIDR
 	if opts.ClusterCIDR == "" {

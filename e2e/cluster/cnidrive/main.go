@@ -2,10 +2,10 @@
 // container runtime would, inside one cluster e2e node (run with nsenter into
 // the node's mount and network namespaces): ADD two attachments, CHECK them,
 // STATUS, GC keeping one, DEL both. containerd 1.6 only ever calls ADD and
-// DEL, so this is how the e2e exercises CHECK, STATUS and GC on the real
-// install. STATUS and GC need a 1.1.0 conflist: the installed one (1.0.0, for
-// containerd 1.6) is loaded and its cniVersion raised, which is what a
-// runtime sees once an operator switches the file to 1.1.0.
+// DEL, and containerd 2 adds STATUS but never GC (its go-cni has no GC call),
+// so this is how the e2e exercises CHECK and GC on the real install. The
+// shipped conflist offers cniVersions 1.0.0 and 1.1.0, so libcni already
+// picks 1.1.0; the raise below keeps working with a conflist pinned to 1.0.0.
 //
 //	cnidrive -valid ID,ID,...   sandboxes the runtime knows (kept by GC)
 //
