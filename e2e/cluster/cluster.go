@@ -51,6 +51,9 @@ type Options struct {
 	ClusterCIDR string
 	// Runtime is every node's containerd (default DefaultRuntime()).
 	Runtime *Runtime
+	// Images adds images to load into every node (given the test tool
+	// binary, which is also the pause binary).
+	Images func(testimg string) ([]*Image, error)
 	// ClusterDNS is the kubelets' clusterDNS (a ClusterIP in the service
 	// CIDR, served by DeployCoreDNS); empty = none.
 	ClusterDNS string
@@ -307,14 +310,22 @@ func (c *Cluster) buildImages() error {
 	if err != nil {
 		return err
 	}
-	for _, im := range append(TestImages(testimg), proj) {
+	images := append(TestImages(testimg), proj)
+	if c.opts.Images != nil {
+		extra, err := c.opts.Images(testimg)
+		if err != nil {
+			return err
+		}
+		images = append(images, extra...)
+	}
+	for _, im := range images {
 		out := filepath.Join(c.Dir, strings.NewReplacer("/", "_", ":", "_").Replace(im.Ref)+".tar")
 		if err := im.WriteDockerArchive(out); err != nil {
 			return err
 		}
 		c.images = append(c.images, out)
 	}
-	c.t.Logf("images packed in %.1fs: %s, %s, %s", time.Since(s).Seconds(), PauseImage, TestImage, ref)
+	c.t.Logf("images packed in %.1fs: %d (%s, %s, %s, ...)", time.Since(s).Seconds(), len(images), PauseImage, TestImage, ref)
 	return nil
 }
 
