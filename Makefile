@@ -19,7 +19,7 @@ REF_CNI_PKGS := $(shell go list -f '{{range .Tool}}{{.}} {{end}}' -m 2>/dev/null
 
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps ref-plugins test test-unit fuzz lint bench clean k8s-bins containerd install image e2e-cluster e2e-kind demo e2e
+.PHONY: all build deps ref-plugins test test-unit fuzz lint bench clean k8s-bins containerd conformance-bins conformance install image e2e-cluster e2e-kind demo e2e
 
 all: build
 
@@ -51,6 +51,21 @@ CONTAINERD_DIR     ?= $(CACHE)/containerd-$(CONTAINERD_VERSION)
 export CONTAINERD_VERSION CONTAINERD_DIR
 containerd:
 	bash e2e/k8s/containerd.sh
+
+# conformance-bins: the upstream e2e.test (go test -c k8s.io/kubernetes/test/e2e, in the same
+# wrapper module as k8s-bins), agnhost and CoreDNS, built once into $(CONFORMANCE_DIR)
+# (e2e/k8s/build-conformance.sh).
+CONFORMANCE_DIR ?= $(CACHE)/conformance-v1.34.4
+export CONFORMANCE_DIR
+conformance-bins:
+	bash e2e/k8s/build-conformance.sh
+
+# conformance: the 45 upstream `[sig-network] ... [Conformance]` specs on the multi-node
+# cluster (e2e/cluster TestConformance); prints "N passed, N failed, N skipped" and keeps the
+# JUnit report in e2e/results/. CONFORMANCE=fast runs the subset `make test` runs.
+CONFORMANCE ?= all
+conformance: deps build ref-plugins k8s-bins containerd conformance-bins
+	OO_REQUIRE_K8S=1 OO_CONFORMANCE=$(CONFORMANCE) go test -count=1 -timeout 100m -v -run '^TestConformance$$' ./e2e/cluster/
 
 # install: the CNI plugin and its conflist into DESTDIR-prefixed CNI directories, each
 # written under a temporary name and renamed (a running kubelet never sees half a file).
