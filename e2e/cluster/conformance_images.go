@@ -84,8 +84,10 @@ func conformanceImages(b ConformanceBins, testimg string) ([]*Image, error) {
 // toolboxBinaries are the Debian binaries the e2e specs run inside agnhost
 // and jessie-dnsutils: dig (bind9-dnsutils), curl, nc (netcat-openbsd, the
 // flavour agnhost's Dockerfile installs: `nc -v -z -w 2`, `nc -vuz`), ip and
-// ss (iproute2), getent (libc-bin), bash.
-var toolboxBinaries = []string{"/usr/bin/dig", "/usr/bin/nslookup", "/usr/bin/curl", "/usr/bin/nc", "/usr/bin/ip", "/usr/bin/ss", "/usr/bin/getent", "/usr/bin/bash"}
+// ss (iproute2), getent (libc-bin), bash, and dash as sh: Debian's
+// busybox-static runs its own applets before PATH (ash "standalone" mode),
+// so with busybox as sh `ip` would be busybox's, not iproute2's.
+var toolboxBinaries = []string{"/usr/bin/dig", "/usr/bin/nslookup", "/usr/bin/curl", "/usr/bin/nc", "/usr/bin/ip", "/usr/bin/ss", "/usr/bin/getent", "/usr/bin/bash", "/usr/bin/dash"}
 
 func addToolbox(im *Image) error {
 	provided := map[string]bool{}
@@ -95,9 +97,11 @@ func addToolbox(im *Image) error {
 		}
 		provided[filepath.Base(b)] = true
 	}
+	provided["sh"], provided["ash"] = true, true
 	if err := addBusybox(im, provided); err != nil {
 		return err
 	}
+	im.AddLink("/usr/bin/sh", "dash")
 	// glibc's getent and curl resolve names through NSS: files, then DNS.
 	im.AddData("/etc/nsswitch.conf", []byte("passwd: files\ngroup: files\nhosts: files dns\n"), 0o644)
 	im.AddData("/etc/passwd", []byte("root:x:0:0:root:/root:/bin/sh\nuser-defined-in-image:x:1000:1000::/home:/bin/sh\n"), 0o644)

@@ -1,0 +1,98 @@
+package cluster
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConformanceToolboxRuns unpacks the jessie-dnsutils image (the agnhost
+// tool set without agnhost) and runs, chrooted into it, the commands the
+// upstream DNS and Service specs run there: every Debian binary finds its
+// libraries, busybox provides the shell utilities.
+func TestConformanceToolboxRuns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chroot)")
+	}
+	im := NewImage(JessieDnsutilsImage, "/bin/sh")
+	if err := addToolbox(im); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "img.tar")
+	if err := im.WriteDockerArchive(tarball); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "root")
+	if err := unpackDockerArchive(tarball, root); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{
+		`for i in $(seq 1 2); do test -n "$(echo x)" && echo OK; done`,
+		`dig -v 2>&1`, `curl --version | head -1`, `nc -h 2>&1 | head -1`,
+		`getent hosts localhost || echo "getent ran"`, `ip -V`, `ss -V`, `bash -c 'echo bash'`,
+	} {
+		out, err := exec.Command("chroot", root, "/bin/sh", "-c", cmd).CombinedOutput()
+		if err != nil || strings.Contains(string(out), "not found") {
+			t.Errorf("%s: %v: %s", cmd, err, out)
+			continue
+		}
+		t.Logf("%s: %s", cmd, strings.TrimSpace(string(out)))
+	}
+}
+
+// unpackDockerArchive extracts the single layer of a docker-archive tarball.
+func unpackDockerArchive(tarball, root string) error {
+	f, err := os.Open(tarball)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	files := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(tr)
+		files[h.Name] = b
+	}
+	var manifest []struct{ Layers []string }
+	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil {
+		return err
+	}
+	layer := files[manifest[0].Layers[0]]
+	lr := tar.NewReader(strings.NewReader(string(layer)))
+	for {
+		h, err := lr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(root, h.Name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			os.MkdirAll(p, 0o755)
+		case tar.TypeSymlink:
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.Symlink(h.Linkname, p)
+		case tar.TypeReg:
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			b, _ := io.ReadAll(lr)
+			if err := os.WriteFile(p, b, os.FileMode(h.Mode)); err != nil {
+				return err
+			}
+		}
+	}
+}
