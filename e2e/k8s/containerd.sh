@@ -43,6 +43,7 @@ GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="-p=${BUILD_P:-2} -buildvcs=false" nice -n "$
 	-ldflags "-s -w -X $M/version.Version=${CV#v} -X $M/version.Revision=module-proxy" \
 	"${pkgs[@]}"
 "$tmp/containerd" --version
+chmod 755 "$tmp"
 rm -rf "$OUT" # an incomplete earlier copy
 mv "$tmp" "$OUT"
 trap - EXIT
