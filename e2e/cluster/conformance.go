@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,14 @@ import (
 // ConformanceFocus selects the upstream sig-network conformance specs (45 in
 // v1.34).
 const ConformanceFocus = `\[sig-network\].*\[Conformance\]`
+
+// ConformanceBins are the files e2e/k8s/build-conformance.sh builds.
+type ConformanceBins struct {
+	Dir string // e2e.test, ginkgo, agnhost, coredns
+	// AgnhostSrc is test/images/agnhost in the module cache (porter's TLS
+	// key pair, which the image carries at /).
+	AgnhostSrc string
+}
 
 // DefaultConformanceBins is where e2e/k8s/build-conformance.sh puts them:
 // $CONFORMANCE_DIR, else ~/.cache/offload-overlay/conformance-v1.34.4.
@@ -38,7 +47,7 @@ func DefaultConformanceBins() ConformanceBins {
 
 // Check says what is missing.
 func (b ConformanceBins) Check() error {
-	for _, f := range []string{"e2e.test", "agnhost", "coredns"} {
+	for _, f := range []string{"e2e.test", "ginkgo", "agnhost", "coredns"} {
 		if _, err := os.Stat(filepath.Join(b.Dir, f)); err != nil {
 			return fmt.Errorf("conformance binaries not built: run make conformance-bins (%s missing in %s)", f, b.Dir)
 		}
@@ -115,7 +124,9 @@ func (r ConformanceRun) Summary() string {
 // RunConformance runs the upstream e2e.test against the cluster with a
 // ginkgo focus, as admin, and reads its JUnit report. Only the specs the
 // focus selects are counted (the report lists the others as skipped too).
-func (c *Cluster) RunConformance(b ConformanceBins, focus string, timeout time.Duration) (ConformanceRun, error) {
+// procs > 1 runs the specs in that many parallel processes through the
+// ginkgo CLI (the specs are not [Serial]: upstream CI runs them in parallel).
+func (c *Cluster) RunConformance(b ConformanceBins, focus string, procs int, timeout time.Duration) (ConformanceRun, error) {
 	dir := filepath.Join(c.Dir, "conformance")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return ConformanceRun{}, err
@@ -128,11 +139,20 @@ func (c *Cluster) RunConformance(b ConformanceBins, focus string, timeout time.D
 	defer logf.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(b.Dir, "e2e.test"),
-		"--kubeconfig="+c.Env.Kubeconfig, "--provider=skeleton", "--kubectl-path="+k8senv.Bin("kubectl"),
-		"--ginkgo.focus="+focus, "--ginkgo.no-color", "--ginkgo.timeout="+timeout.String(),
-		"--report-dir="+dir, "--disable-log-dump", "--allowed-not-ready-nodes=0",
-		"--dns-domain=cluster.local", "--node-os-distro=debian")
+	e2eFlags := []string{"--kubeconfig=" + c.Env.Kubeconfig, "--provider=skeleton", "--kubectl-path=" + k8senv.Bin("kubectl"),
+		"--report-dir=" + dir, "--disable-log-dump", "--allowed-not-ready-nodes=0",
+		"--dns-domain=cluster.local", "--node-os-distro=debian"}
+	var cmd *exec.Cmd
+	if procs > 1 {
+		// ginkgo's CLI runs the binary in procs processes and merges
+		// their reports (the framework writes the JUnit on process 1).
+		args := []string{"--procs=" + strconv.Itoa(procs), "--focus=" + focus, "--no-color", "--timeout=" + timeout.String(),
+			filepath.Join(b.Dir, "e2e.test"), "--"}
+		cmd = exec.CommandContext(ctx, filepath.Join(b.Dir, "ginkgo"), append(args, e2eFlags...)...)
+	} else {
+		args := append([]string{"--ginkgo.focus=" + focus, "--ginkgo.no-color", "--ginkgo.timeout=" + timeout.String()}, e2eFlags...)
+		cmd = exec.CommandContext(ctx, filepath.Join(b.Dir, "e2e.test"), args...)
+	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
 	s := time.Now()
 	runErr := cmd.Run()

@@ -24,14 +24,6 @@ const (
 	CoreDNSVersion = "v1.12.1"
 )
 
-// ConformanceBins are the files e2e/k8s/build-conformance.sh builds.
-type ConformanceBins struct {
-	Dir string // e2e.test, agnhost, coredns
-	// AgnhostSrc is test/images/agnhost in the module cache (porter's TLS
-	// key pair, which the image carries at /).
-	AgnhostSrc string
-}
-
 // conformanceImages are the e2e images, built from Go sources (agnhost,
 // CoreDNS) and Debian 12 packages, packed the way image.go packs the
 // project's: one layer, no registry.

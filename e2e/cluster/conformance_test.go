@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,9 @@ import (
 //
 // OO_CONFORMANCE selects the specs: "all" (make conformance: the 45
 // `[sig-network] ... [Conformance]` specs), "fast" (make test: FastFocus), or
-// a ginkgo focus regexp; unset skips. The JUnit report goes to e2e/results.
+// a ginkgo focus regexp; unset skips. OO_CONFORMANCE_PROCS (default 3) is
+// the number of parallel ginkgo processes. The JUnit report goes to
+// e2e/results.
 func TestConformance(t *testing.T) {
 	focus := os.Getenv("OO_CONFORMANCE")
 	switch focus {
@@ -59,8 +62,12 @@ func TestConformance(t *testing.T) {
 	}
 	ph.done("host routes, CoreDNS ready")
 
+	procs := 3
+	if p, err := strconv.Atoi(os.Getenv("OO_CONFORMANCE_PROCS")); err == nil && p > 0 {
+		procs = p
+	}
 	timeout := 75 * time.Minute
-	r, err := c.RunConformance(bins, focus, timeout)
+	r, err := c.RunConformance(bins, focus, procs, timeout)
 	ph.done("e2e.test " + focus)
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +80,8 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Error(err)
 	}
-	fmt.Printf("conformance (%s, Kubernetes %s, %s, %d nodes, %.0fs): %s\nJUnit: %s\n",
-		focus, k8senv.K8sVersion, runtime, len(c.Nodes), r.Took.Seconds(), r.Summary(), kept)
+	fmt.Printf("conformance (%s, Kubernetes %s, %s, %d nodes, %d ginkgo processes, %.0fs): %s\nJUnit: %s\n",
+		focus, k8senv.K8sVersion, runtime, len(c.Nodes), procs, r.Took.Seconds(), r.Summary(), kept)
 	for _, f := range r.Failures {
 		t.Errorf("FAIL %s", strings.TrimSpace(f))
 	}
