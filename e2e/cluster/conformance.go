@@ -14,7 +14,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 )
 
 // ConformanceFocus selects the upstream sig-network conformance specs (45 in

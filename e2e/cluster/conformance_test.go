@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 )
 
 // TestConformance runs the upstream Kubernetes e2e suite's sig-network
