@@ -151,9 +151,19 @@ func (n *Node) Ctr(args ...string) (string, error) {
 	return n.Exec(append([]string{n.cluster.opts.Runtime.Bin("ctr")}, args...)...)
 }
 
-// Crictl runs crictl against the node's containerd.
+// Crictl runs crictl against the node's containerd and returns its standard
+// output (crictl logs warnings, e.g. about its missing config file, on
+// stderr, which goes into the error only).
 func (n *Node) Crictl(args ...string) (string, error) {
-	return n.Exec(append([]string{k8senv.Bin("crictl"), "-r", "unix:///run/containerd/containerd.sock"}, args...)...)
+	full := append([]string{"-t", strconv.Itoa(n.init.Pid()), "-m", "-n", "-u", "--", k8senv.Bin("crictl"), "-r", "unix:///run/containerd/containerd.sock"}, args...)
+	var stderr strings.Builder
+	cmd := exec.Command("nsenter", full...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("on %s: crictl %s: %w: %s", n.Name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
 }
 
 // stop removes the node: kube-proxy and kubelet, every pod (CNI DEL through
