@@ -6,6 +6,8 @@
 #     e2e.test   `go test -c k8s.io/kubernetes/test/e2e`, in the same wrapper module as the
 #                Kubernetes binaries (wrapper.sh), so the packages they share come from the
 #                Go build cache
+#     ginkgo     the ginkgo CLI at the version k8s.io/kubernetes requires (runs e2e.test in
+#                parallel processes)
 #     agnhost    k8s.io/kubernetes/test/images/agnhost, the e2e framework's Swiss army knife
 #     coredns    github.com/coredns/coredns at the version kubeadm pins for this Kubernetes,
 #                with only the plugins kubeadm's Corefile uses (a custom main, as CoreDNS
@@ -21,7 +23,7 @@ KV=${K8S_VERSION:-v1.34.4}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.12.1}
 CACHE=${CACHE:-$HOME/.cache/offload-overlay}
 OUT=${CONFORMANCE_DIR:-$CACHE/conformance-$KV}
-FILES="e2e.test agnhost coredns"
+FILES="e2e.test ginkgo agnhost coredns"
 
 complete() {
 	local f
@@ -50,6 +52,10 @@ LD=$(k8s_version_ldflags "$KV")
 	log "go get -t k8s.io/kubernetes/test/e2e test/images/agnhost @$KV"
 	go get -t "k8s.io/kubernetes/test/e2e@$KV" "k8s.io/kubernetes/test/images/agnhost@$KV" >/dev/null 2>&1 ||
 		go get -t "k8s.io/kubernetes/test/e2e@$KV" "k8s.io/kubernetes/test/images/agnhost@$KV"
+	gv=$(go list -m -f '{{.Version}}' github.com/onsi/ginkgo/v2)
+	s=$(date +%s)
+	GOBIN="$tmp/bin" nice -n "$NICE" go install -trimpath "github.com/onsi/ginkgo/v2/ginkgo@$gv"
+	log "built ginkgo $gv in $(($(date +%s) - s))s"
 	s=$(date +%s)
 	nice -n "$NICE" go build -trimpath -ldflags="$LD" -o "$tmp/bin/agnhost" k8s.io/kubernetes/test/images/agnhost
 	log "built agnhost in $(($(date +%s) - s))s"
@@ -97,7 +103,8 @@ LD=$(k8s_version_ldflags "$KV")
 	echo "$COREDNS_VERSION" >"$tmp/bin/coredns.version"
 )
 
-"$tmp/bin/coredns" -plugins | grep -q dns.kubernetes
+plugins=$("$tmp/bin/coredns" -plugins)
+case "$plugins" in *kubernetes*) ;; *) echo "coredns lacks the kubernetes plugin: $plugins" >&2; exit 1 ;; esac
 rm -rf "$OUT"
 mv "$tmp/bin" "$OUT"
 log "done: $OUT"
