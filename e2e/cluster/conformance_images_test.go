@@ -96,3 +96,26 @@ func unpackDockerArchive(tarball, root string) error {
 		}
 	}
 }
+
+// TestConformanceImageNames keeps the packed images' names in step with the
+// e2e binary: each is one `e2e.test --list-images` prints (CoreDNS aside,
+// which is the cluster's DNS, not an e2e image).
+func TestConformanceImageNames(t *testing.T) {
+	b := DefaultConformanceBins()
+	if err := b.Check(); err != nil {
+		t.Skip(err)
+	}
+	out, err := exec.Command(filepath.Join(b.Dir, "e2e.test"), "--list-images").Output()
+	if err != nil {
+		t.Fatalf("e2e.test --list-images: %v", err)
+	}
+	listed := map[string]bool{}
+	for _, l := range strings.Fields(string(out)) {
+		listed[l] = true
+	}
+	for _, ref := range []string{AgnhostImage, JessieDnsutilsImage, NginxImage, BusyBoxImage, UpstreamPauseImage} {
+		if !listed[ref] {
+			t.Errorf("%s is not an image e2e.test uses", ref)
+		}
+	}
+}
