@@ -212,15 +212,51 @@ func (r *ConformanceRun) readJUnit(focus *regexp.Regexp) error {
 	return nil
 }
 
-// KeepConformanceReport copies the JUnit report into dir (e2e/results) as
+// KeepConformanceReport writes the JUnit report into dir (e2e/results) as
 // conformance-sig-network-<date>-k8s-<version>-<runtime>.xml and returns its
-// path.
-func KeepConformanceReport(r ConformanceRun, dir, runtime string) (string, error) {
+// path. Ginkgo lists every spec of the binary (7000+, 2.5 MB); the copy
+// keeps the suite's own nodes and the specs focus selects, with the counts
+// rewritten to match.
+func KeepConformanceReport(r ConformanceRun, focus, dir, runtime string) (string, error) {
 	b, err := os.ReadFile(r.JUnit)
 	if err != nil {
 		return "", err
 	}
 	name := fmt.Sprintf("conformance-sig-network-%s-k8s-%s-%s.xml", time.Now().UTC().Format("20060102"), k8senv.K8sVersion, runtime)
 	out := filepath.Join(dir, name)
-	return out, os.WriteFile(out, b, 0o644)
+	return out, os.WriteFile(out, trimJUnit(b, regexp.MustCompile(focus)), 0o644)
+}
+
+var (
+	junitCase  = regexp.MustCompile(`(?s)\n\s*<testcase name="([^"]*)"[^>]*status="([a-z]+)"[^>]*>.*?</testcase>`)
+	junitCount = regexp.MustCompile(`\b(tests|skipped|disabled)="\d+"`)
+)
+
+// trimJUnit drops the skipped test cases focus does not select.
+func trimJUnit(b []byte, focus *regexp.Regexp) []byte {
+	kept, skipped := 0, 0
+	b = junitCase.ReplaceAllFunc(b, func(m []byte) []byte {
+		sm := junitCase.FindSubmatch(m)
+		if string(sm[2]) == "skipped" && !focus.Match(sm[1]) {
+			return nil
+		}
+		kept++
+		if string(sm[2]) == "skipped" {
+			skipped++
+		}
+		return m
+	})
+	// <testsuites tests= disabled=> and <testsuite tests= skipped=>: ginkgo
+	// counts the specs it did not run as disabled on the first, skipped on
+	// the second
+	return junitCount.ReplaceAllFunc(b, func(m []byte) []byte {
+		k, v, _ := strings.Cut(string(m), "=")
+		switch {
+		case k == "tests":
+			return []byte(fmt.Sprintf(`tests="%d"`, kept))
+		case k == "skipped" || (k == "disabled" && v != `"0"`):
+			return []byte(fmt.Sprintf(`%s="%d"`, k, skipped))
+		}
+		return m
+	})
 }

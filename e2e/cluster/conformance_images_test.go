@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -117,5 +118,31 @@ func TestConformanceImageNames(t *testing.T) {
 		if !listed[ref] {
 			t.Errorf("%s is not an image e2e.test uses", ref)
 		}
+	}
+}
+
+// TestTrimJUnit: the kept report has the suite nodes and the focused specs,
+// and counts that match them.
+func TestTrimJUnit(t *testing.T) {
+	in := `<testsuites tests="4" disabled="2" errors="0" failures="0">
+  <testsuite name="s" tests="4" disabled="0" skipped="2" failures="0">
+    <testcase name="[SynchronizedBeforeSuite]" status="passed" time="1"></testcase>
+    <testcase name="[sig-network] DNS x [Conformance]" status="passed" time="1">
+      <system-err>log</system-err>
+    </testcase>
+    <testcase name="[sig-apps] y [Conformance]" status="skipped" time="0">
+      <skipped message="skipped"></skipped>
+    </testcase>
+    <testcase name="[sig-network] z [Conformance]" status="skipped" time="0"></testcase>
+  </testsuite>
+</testsuites>`
+	out := string(trimJUnit([]byte(in), regexp.MustCompile(ConformanceFocus)))
+	for _, want := range []string{`<testsuites tests="3" disabled="1"`, `tests="3" disabled="0" skipped="1"`, "DNS x", "z [Conformance]", "SynchronizedBeforeSuite"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "sig-apps") {
+		t.Errorf("unfocused skipped spec kept:\n%s", out)
 	}
 }

@@ -76,7 +76,7 @@ func TestConformance(t *testing.T) {
 	if !c.opts.Runtime.V2() {
 		runtime = "containerd-1.6"
 	}
-	kept, err := KeepConformanceReport(r, filepath.Join(repoRoot(t), "e2e", "results"), runtime)
+	kept, err := KeepConformanceReport(r, focus, filepath.Join(repoRoot(t), "e2e", "results"), runtime)
 	if err != nil {
 		t.Error(err)
 	}
