@@ -213,16 +213,16 @@ func (r *ConformanceRun) readJUnit(focus *regexp.Regexp) error {
 }
 
 // KeepConformanceReport writes the JUnit report into dir (e2e/results) as
-// conformance-sig-network-<date>-k8s-<version>-<runtime>.xml and returns its
+// conformance-<label>-<date>-k8s-<version>-<runtime>.xml and returns its
 // path. Ginkgo lists every spec of the binary (7000+, 2.5 MB); the copy
 // keeps the suite's own nodes and the specs focus selects, with the counts
 // rewritten to match.
-func KeepConformanceReport(r ConformanceRun, focus, dir, runtime string) (string, error) {
+func KeepConformanceReport(r ConformanceRun, focus, label, dir, runtime string) (string, error) {
 	b, err := os.ReadFile(r.JUnit)
 	if err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("conformance-sig-network-%s-k8s-%s-%s.xml", time.Now().UTC().Format("20060102"), k8senv.K8sVersion, runtime)
+	name := fmt.Sprintf("conformance-%s-%s-k8s-%s-%s.xml", label, time.Now().UTC().Format("20060102"), k8senv.K8sVersion, runtime)
 	out := filepath.Join(dir, name)
 	return out, os.WriteFile(out, trimJUnit(b, regexp.MustCompile(focus)), 0o644)
 }

@@ -28,14 +28,14 @@ import (
 // the number of parallel ginkgo processes. The JUnit report goes to
 // e2e/results.
 func TestConformance(t *testing.T) {
-	focus := os.Getenv("OO_CONFORMANCE")
+	focus, label := os.Getenv("OO_CONFORMANCE"), "custom"
 	switch focus {
 	case "":
 		t.Skip("OO_CONFORMANCE unset (make conformance runs the 45 sig-network conformance specs)")
 	case "all":
-		focus = ConformanceFocus
+		focus, label = ConformanceFocus, "sig-network"
 	case "fast":
-		focus = FastFocus
+		focus, label = FastFocus, "sig-network-fast"
 	}
 	bins := DefaultConformanceBins()
 	if err := bins.Check(); err != nil {
@@ -76,7 +76,7 @@ func TestConformance(t *testing.T) {
 	if !c.opts.Runtime.V2() {
 		runtime = "containerd-1.6"
 	}
-	kept, err := KeepConformanceReport(r, focus, filepath.Join(repoRoot(t), "e2e", "results"), runtime)
+	kept, err := KeepConformanceReport(r, focus, label, filepath.Join(repoRoot(t), "e2e", "results"), runtime)
 	if err != nil {
 		t.Error(err)
 	}
