@@ -2,10 +2,8 @@ package offload
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/vishvananda/netlink"
 )
 
 // Inspect resolves the egress path for t in the calling thread's network
@@ -37,55 +35,4 @@ func InspectIn(netns ns.NetNS, t Target) (*Path, error) {
 		return nil, fmt.Errorf("inspecting path in %s: %w", netns.Path(), err)
 	}
 	return p, nil
-}
-
-// InspectAt is Inspect inside the network namespace mounted at nsPath
-// (e.g. /var/run/netns/node1; "" for the caller's).
-// Equivalent to: `ip netns exec NAME ...`.
-func InspectAt(nsPath string, t Target) (*Path, error) {
-	if nsPath == "" {
-		return Inspect(t)
-	}
-	netns, err := ns.GetNS(nsPath)
-	if err != nil {
-		return nil, fmt.Errorf("opening netns %s: %w", nsPath, err)
-	}
-	defer netns.Close()
-	return InspectIn(netns, t)
-}
-
-// InspectPeer is the path towards a peer node IP (the default route when
-// peer is nil), with its verdict. This is what the agent publishes.
-func InspectPeer(netns ns.NetNS, peer net.IP) (*Path, Verdict, error) {
-	p, err := InspectIn(netns, Target{Dest: peer})
-	if err != nil {
-		return nil, Verdict{}, err
-	}
-	return p, VerdictOf(p), nil
-}
-
-// RoutesVia reports whether the route towards the first address of prefix
-// leaves by device dev, i.e. whether a tunnel underlay named dev carries
-// that prefix (decision rule 3). Only kernel routes are consulted: a
-// WireGuard device also needs the prefix in the peer's AllowedIPs.
-// Equivalent to: `ip route get PREFIX-ADDRESS` and comparing the `dev`.
-func RoutesVia(netns ns.NetNS, prefix *net.IPNet, dev string) (bool, error) {
-	var out bool
-	do := func() error {
-		rt, err := routeTo(prefix.IP)
-		if err != nil {
-			return err
-		}
-		l, err := netlink.LinkByIndex(rt.LinkIndex)
-		if err != nil {
-			return fmt.Errorf("looking up route device %d: %w", rt.LinkIndex, err)
-		}
-		out = l.Attrs().Name == dev
-		return nil
-	}
-	if netns == nil {
-		return out, do()
-	}
-	err := netns.Do(func(ns.NetNS) error { return do() })
-	return out, err
 }
