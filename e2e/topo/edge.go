@@ -115,16 +115,20 @@ func (b *builder) edgeNode(host int, n *Node, spec NodeSpec) error {
 		}
 	}
 	gw4, gw6 := b.p.edgeV4(k, 1).Addr(), b.p.edgeV6(k, 1).Addr()
-	if spec.TunnelDefault {
-		if err := addRoute(n.Netns, netip.MustParsePrefix("0.0.0.0/0"), gw4, 0); err != nil {
-			return err
-		}
-		return addRoute(n.Netns, netip.MustParsePrefix("::/0"), gw6, 0)
-	}
-	for _, r := range []struct {
+	type route struct {
 		dst netip.Prefix
 		gw  netip.Addr
-	}{{b.p.labV4(), gw4}, {b.p.labV6(), gw6}, {netip.MustParsePrefix("0.0.0.0/0"), b.p.v4(segT, routerHost).Addr()}} {
+	}
+	// The tunnel carries IPv4 only when the edge has IPv4 node IPs; the
+	// transport's IPv4 default stays otherwise.
+	routes := []route{{netip.MustParsePrefix("::/0"), gw6}, {netip.MustParsePrefix("0.0.0.0/0"), gw4}}
+	if !spec.TunnelDefault {
+		routes = []route{{b.p.labV6(), gw6}, {b.p.labV4(), gw4}, {netip.MustParsePrefix("0.0.0.0/0"), b.p.v4(segT, routerHost).Addr()}}
+	}
+	for _, r := range routes {
+		if b.spec.IPv6Only && r.gw == gw4 {
+			continue
+		}
 		if err := addRoute(n.Netns, r.dst, r.gw, 0); err != nil {
 			return err
 		}
