@@ -19,7 +19,7 @@ REF_CNI_PKGS := $(shell go list -f '{{range .Tool}}{{.}} {{end}}' -m 2>/dev/null
 
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps ref-plugins test test-unit fuzz lint bench clean k8s-bins containerd conformance-bins conformance conformance-fast install image e2e-cluster e2e-kind demo e2e
+.PHONY: all build deps ref-plugins test test-unit fuzz fuzz-topo lint bench clean k8s-bins containerd conformance-bins conformance conformance-fast install image e2e-cluster e2e-kind demo e2e
 
 all: build
 
@@ -148,7 +148,15 @@ demo: deps build ref-plugins
 # e2e: the lab's end-to-end tests: every underlay variant with the real agent, API
 # server and CNI plugin (reachability, modes, PMTU, masquerade, restart, removal, teardown).
 e2e: build ref-plugins k8s-bins
-	OO_REQUIRE_K8S=1 go test -count=1 -timeout 10m -v ./e2e/perf/ ./e2e/topo/ ./e2e/lab/
+	OO_REQUIRE_K8S=1 go test -count=1 -timeout 15m -v ./e2e/perf/ ./e2e/topo/ ./e2e/lab/ ./e2e/topofuzz/
+
+# fuzz-topo: the topology fuzzer on more seeds than `make test` runs (SEEDS=N runs seeds
+# 1..N; SEEDS=7,19 or SEEDS=100-120 pick them): generated 3-6 node clusters with the real
+# agents, API server and plugin, checked against the oracle (e2e/topofuzz). A failing seed
+# prints the command that rebuilds it.
+SEEDS ?= 20
+fuzz-topo: build ref-plugins k8s-bins
+	OO_FUZZ_SEEDS=$(SEEDS) OO_REQUIRE_K8S=1 go test -count=1 -timeout 0 -v -run TestTopologyFuzz ./e2e/topofuzz/
 
 clean:
 	rm -rf bin

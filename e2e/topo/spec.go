@@ -14,6 +14,9 @@ const (
 	SegC = "c"
 	SegX = "x"
 	segT = "t"
+	// SegEdge is where an edge node sits: behind a point-to-point VXLAN
+	// tunnel to its hub (NodeSpec.Hub), on a /24 of its own.
+	SegEdge = "e"
 )
 
 // DefaultPrefix names everything the lab creates.
@@ -52,6 +55,22 @@ type NodeSpec struct {
 	// towards a guest namespace (prefix+Name+"g"), like a VM's NIC, without
 	// tunnel segmentation. Only traffic to the guest uses it.
 	GuestPort bool `json:"guestPort,omitempty"`
+	// Hub makes this an edge node (Segment "e"): its uplink tun0 is a
+	// point-to-point VXLAN tunnel (VNI 200+k, UDP 8473) over eth0 on the
+	// transport segment to the named hub node, which gets the tunnel as a
+	// second interface (e<k>, over its own eth1 on the transport segment).
+	// The node IPs sit on the tunnel (172.S.(10+k).2, hub end .1): on a
+	// subnet of their own, and the router routes it via the hub.
+	Hub string `json:"hub,omitempty"`
+	// TunnelDefault: the edge's default route goes through the tunnel (so
+	// it carries every pod CIDR); otherwise only the lab's prefixes do and
+	// the default route leaves by the transport.
+	TunnelDefault bool `json:"tunnelDefault,omitempty"`
+	// ClusterSegment gives the node a second NIC (eth1) on that segment
+	// holding the node IPs, while the default route stays on eth0 on
+	// Segment (which has an address of its own): peers on ClusterSegment are
+	// on-link through eth1, the others through the router on eth0.
+	ClusterSegment string `json:"clusterSegment,omitempty"`
 }
 
 // Spec is a whole lab underlay.
@@ -146,8 +165,8 @@ func (s Spec) withDefaults() (Spec, error) {
 			return s, fmt.Errorf("node name %q used twice", n.Name)
 		}
 		seen[n.Name] = true
-		if _, ok := segmentIndex[n.Segment]; !ok || n.Segment == segT {
-			return s, fmt.Errorf("node %s: segment %q: want a, b, c or x", n.Name, n.Segment)
+		if err := s.validNode(n); err != nil {
+			return s, err
 		}
 	}
 	if len(s.Nodes) > 40 {

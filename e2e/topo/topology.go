@@ -26,7 +26,9 @@ type Node struct {
 	Name    string `json:"name"`
 	Netns   string `json:"netns"`
 	Segment string `json:"segment"`
-	// Uplink carries the node IPs: "eth0" (veth) or "vxul" (VXLAN underlay).
+	// Uplink carries the node IPs: "eth0" (veth), "vxul" (VXLAN underlay),
+	// "br0" (bridge uplink), "tun0" (an edge's tunnel to its hub) or "eth1"
+	// (a two-NIC node's cluster NIC).
 	Uplink string `json:"uplink"`
 	// Lower is the veth below a tunnel uplink ("" for a veth uplink).
 	Lower string `json:"lower,omitempty"`
@@ -41,6 +43,12 @@ type Node struct {
 	NoTunnelOffload bool     `json:"noTunnelOffload,omitempty"`
 	PodCIDRs        []string `json:"podCIDRs,omitempty"`
 	MTU             int      `json:"mtu"`
+	// Hub names an edge node's hub (NodeSpec.Hub), TunnelDefault whether
+	// its default route goes through the tunnel.
+	Hub           string `json:"hub,omitempty"`
+	TunnelDefault bool   `json:"tunnelDefault,omitempty"`
+	// ClusterSegment is a two-NIC node's second segment (node IPs on eth1).
+	ClusterSegment string `json:"clusterSegment,omitempty"`
 }
 
 // NodeByName returns the node called name, or nil.

@@ -33,7 +33,7 @@ func Up(spec Spec) (topo *Topology, err error) {
 	}
 	spec = t.Spec
 	b := &builder{spec: spec, p: plan{site: spec.Site}, t: t}
-	for _, step := range []func() error{b.namespaces, b.switchAndRouter, b.tunnelUnderlay, b.nodes, b.internet, b.hostLink, b.podRoutes} {
+	for _, step := range []func() error{b.namespaces, b.switchAndRouter, b.tunnelUnderlay, b.nodes, b.hubs, b.internet, b.hostLink, b.podRoutes} {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -86,6 +86,14 @@ func Describe(spec Spec) (*Topology, error) {
 				node.Lower = "eth0"
 			}
 		}
+		if n.Hub != "" {
+			describeEdge(s, p, s.edgeIndex(n.Name), &node)
+			node.Hub, node.TunnelDefault = n.Hub, n.TunnelDefault
+		}
+		if c := n.ClusterSegment; c != "" {
+			node.Uplink, node.ClusterSegment = "eth1", c
+			node.IPv4, node.IPv6 = p.v4(c, host).Addr().String(), p.v6(c, host).Addr().String()
+		}
 		if s.IPv6Only {
 			node.IPv4, node.Gateway4 = "", ""
 		}
@@ -98,12 +106,13 @@ func Describe(spec Spec) (*Topology, error) {
 func (b *builder) segments() []string {
 	var segs []string
 	for _, n := range b.spec.Nodes {
-		s := n.Segment
-		if s == SegX {
-			s = segT
-		}
-		if !slices.Contains(segs, s) {
-			segs = append(segs, s)
+		for _, s := range []string{n.Segment, n.ClusterSegment} {
+			if s == SegX || s == SegEdge {
+				s = segT
+			}
+			if s != "" && !slices.Contains(segs, s) {
+				segs = append(segs, s)
+			}
 		}
 	}
 	slices.Sort(segs)
@@ -227,6 +236,13 @@ func (b *builder) nodes() error {
 }
 
 func (b *builder) node(host int, n *Node) error {
+	spec := b.spec.Nodes[host-firstNode]
+	switch {
+	case spec.Hub != "":
+		return b.edgeNode(host, n, spec)
+	case spec.ClusterSegment != "":
+		return b.twoNICNode(host, n, spec)
+	}
 	l2 := n.Segment
 	if n.Segment == SegX {
 		l2 = segT
@@ -426,9 +442,13 @@ func (t *Topology) SetPodCIDRs(node string, cidrs []string) error {
 		if err != nil {
 			return fmt.Errorf("node %s pod CIDR %q: %w", node, c, err)
 		}
-		gwStr := n.IPv4
+		via := n
+		if n.Hub != "" {
+			via = t.NodeByName(n.Hub) // the router reaches an edge through its hub
+		}
+		gwStr := via.IPv4
 		if dst.Addr().Is6() {
-			gwStr = n.IPv6
+			gwStr = via.IPv6
 		}
 		gw, err := netip.ParseAddr(gwStr)
 		if err != nil {

@@ -72,13 +72,16 @@ type Agent struct {
 
 	// Owned by the worker goroutine (one sync at a time); the cache
 	// layers are described in caches.go.
-	local     datapath.LocalNode
-	up        datapath.Uplink
-	setup     datapath.NodeSetup
-	facts     nodeinfo.Facts
-	factsGen  int // changes whenever our own facts (verdict, encaps, MTU) do
-	parsed    *admission.Cache
-	underlay  underlayView
+	local    datapath.LocalNode
+	up       datapath.Uplink
+	setup    datapath.NodeSetup
+	facts    nodeinfo.Facts
+	factsGen int // changes whenever our own facts (verdict, encaps, MTU) do
+	parsed   *admission.Cache
+	underlay underlayView
+	// views collects, during computePaths, this node's view of every peer
+	// (its Egresses and PeerEgress), published with the facts.
+	views     nodeinfo.Facts
 	decisions decisionCache
 	applied   appliedPaths
 	last      reported

@@ -28,12 +28,23 @@ import (
 // change) starts it afresh.
 type underlayView struct {
 	routes  map[netip.Addr]datapath.Route
-	carries map[netip.Prefix]bool
+	carries map[carriesKey]carried
 }
 
-// reset forgets everything (the next lookups ask the kernel).
-func (u *underlayView) reset() {
-	u.routes, u.carries = map[netip.Addr]datapath.Route{}, map[netip.Prefix]bool{}
+// carriesKey is one coverage lookup: a peer node IP and a pod CIDR of its
+// family; carried is the answer.
+type carriesKey struct {
+	ip   netip.Addr
+	cidr netip.Prefix
+}
+
+type carried struct{ ok, byDefault bool }
+
+// reset forgets everything (the next lookups ask the kernel, which forgets
+// its cached walks and route tables too).
+func (u *underlayView) reset(k datapath.Kernel) {
+	u.routes, u.carries = map[netip.Addr]datapath.Route{}, map[carriesKey]carried{}
+	k.ForgetRoutes()
 }
 
 // empty reports whether nothing was ever looked up (the first sync).
@@ -52,15 +63,18 @@ func (u *underlayView) routeTo(k datapath.Kernel, ip netip.Addr) (datapath.Route
 	return r, nil
 }
 
-// carried is k.Carries(dev, c), asked once per full sync (a failed lookup
+// carried is k.Carries(ip, c), asked once per full sync (a failed lookup
 // is remembered as false; err is only returned when it was asked now).
-func (u *underlayView) carried(k datapath.Kernel, dev string, c netip.Prefix) (bool, error) {
-	if ok, cached := u.carries[c]; cached {
-		return ok, nil
+func (u *underlayView) carried(k datapath.Kernel, ip netip.Addr, c netip.Prefix) (carried, error) {
+	key := carriesKey{ip, c}
+	if got, cached := u.carries[key]; cached {
+		return got, nil
 	}
-	ok, err := k.Carries(dev, c)
-	u.carries[c] = ok
-	return ok, err
+	var got carried
+	var err error
+	got.ok, got.byDefault, err = k.Carries(ip, c)
+	u.carries[key] = got
+	return got, err
 }
 
 // probeBook is the native probe's shared state: the targets the worker

@@ -34,21 +34,44 @@ type probeTarget struct {
 	devIndex int
 }
 
-// sideOf is one node's half of the decision input, as seen by the other.
-func sideOf(f nodeinfo.Facts, other string) decision.Side {
-	return decision.Side{
+// sideOf is one node's half of the decision input, as seen by the other:
+// its published facts, with its published view of the other for family
+// (the route to the other's node IP, the walk and MTU on that route) where
+// it has one.
+func sideOf(f nodeinfo.Facts, other string, family int) decision.Side {
+	s := decision.Side{
 		Verdict:                    f.Verdict,
 		Encaps:                     f.Encaps,
 		UplinkMTU:                  f.UplinkMTU,
 		NativeProbeOK:              f.NativeProbe[other],
 		UnderlayCarriesPeerPodCIDR: f.UnderlayRoutes[other],
+		CarriedByDefault:           f.UnderlayDefault[other],
 	}
+	if v, ok := f.PeerView(other, family); ok {
+		s.View, s.Verdict, s.UplinkMTU = v.Decision(), v.Verdict, v.MTU
+	}
+	return s
+}
+
+// viewOf is this node's view of a peer as published: the route to its
+// node IP and what lies below it.
+func viewOf(rt datapath.Route) nodeinfo.EgressView {
+	v := nodeinfo.EgressView{Device: rt.Device, Kind: rt.Kind, OnLink: rt.OnLink, MTU: rt.MTU, Verdict: rt.Verdict}
+	v.Verdict.Reasons = nil
+	if rt.Gateway.IsValid() {
+		v.Gateway = rt.Gateway.String()
+	}
+	if rt.Source.IsValid() {
+		v.Source = rt.Source.String()
+	}
+	return v
 }
 
 // computePaths runs the decision for every peer and family. Both ends build
 // the same Input from the two published annotations (local facts are the
 // ones we publish), so both compute the same mode.
 func (a *Agent) computePaths(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, peers []admission.Peer, routeTo func(netip.Addr) (datapath.Route, error)) view {
+	a.views = nodeinfo.Facts{}
 	v := view{modes: map[string]int{}, allNat: true}
 	for _, p := range peers {
 		for _, fam := range []int{4, 6} {
@@ -73,6 +96,10 @@ func (a *Agent) computePaths(local datapath.LocalNode, lf nodeinfo.Facts, up dat
 		return v.paths[i].Family < v.paths[j].Family
 	})
 	a.decisions.prune()
+	// Our views of the peers are published with our facts (the peers
+	// decide from both views).
+	a.views.SortViews()
+	a.facts.Egresses, a.facts.PeerEgress = a.views.Egresses, a.views.PeerEgress
 	v.podMTU, v.allNat = a.podMTU(local, lf, up, v.paths)
 	for _, p := range v.paths {
 		v.modes[string(p.Mode)]++
@@ -94,16 +121,23 @@ func (a *Agent) pathFor(local datapath.LocalNode, lf nodeinfo.Facts, up datapath
 	if err != nil {
 		return datapath.Path{}, nil, fmt.Errorf("no route to peer node IP %s: %w", peerIP, err)
 	}
+	if rt.MTU == 0 {
+		rt.MTU = up.MTU // a route whose devices were not read
+	}
+	view := viewOf(rt)
+	a.views.SetPeerView(p.Name, fam, view)
 	in := decision.Input{
-		Local:        sideOf(lf, p.Name),
-		Peer:         sideOf(p.Facts, local.Name),
+		Local:        sideOf(lf, p.Name, fam),
+		Peer:         sideOf(p.Facts, local.Name, fam),
 		OnLink:       rt.OnLink,
 		IPv6Underlay: fam == 6,
 		PeerPodCIDR:  cidr.String(),
 		PeerNodeIP:   peerIP.String(),
 	}
-	in.Local.UplinkMTU = up.MTU
-	res := a.decisions.decide(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt,
+	// Our side is what our kernel does now: the route to this peer, the
+	// walk and MTU below it (published with our facts for the peer).
+	in.Local.View, in.Local.Verdict, in.Local.UplinkMTU = view.Decision(), view.Verdict, view.MTU
+	res := a.decisions.decide(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt.Sig(),
 		probe: in.Local.NativeProbeOK, underlay: in.Local.UnderlayCarriesPeerPodCIDR, gen: a.factsGen}, in,
 		func(in decision.Input) decision.Result { return a.decide(a.cfg.Decision, in) })
 	path := datapath.Path{Peer: p.Name, Family: fam, PodCIDR: cidr, PeerIP: peerIP, PeerMAC: p.MACs[netaddr.Index(peerIP)],
@@ -148,7 +182,7 @@ func (a *Agent) podMTU(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.
 	if m, allNative, ok := mtu.PodMTU(in); ok {
 		return m, allNative
 	}
-	self := sideOf(lf, local.Name)
+	self := sideOf(lf, local.Name, 0)
 	self.UplinkMTU = up.MTU
 	// Dual-stack: IPv6 paths will carry the larger (IPv6 outer) overhead.
 	_, hasIP6 := local.IP(6)
@@ -169,7 +203,7 @@ func (a *Agent) podMTU(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.
 type decisionKey struct {
 	peer, rv        string
 	fam             int
-	route           datapath.Route
+	route           string // datapath.Route.Sig
 	probe, underlay bool
 	gen             int
 }

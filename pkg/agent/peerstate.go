@@ -126,8 +126,7 @@ func (a *Agent) peerRecord(peer *admission.Peer, first datapath.Path) peerstate.
 	for _, c := range peer.PodCIDRs {
 		rec.PodCIDRs = append(rec.PodCIDRs, c.String())
 	}
-	rec.Local = sideOf(a.facts, peer.Name)
-	rec.Local.UplinkMTU = a.up.MTU
-	rec.Peer = sideOf(peer.Facts, a.local.Name)
+	rec.Local = sideOf(a.facts, peer.Name, first.Family)
+	rec.Peer = sideOf(peer.Facts, a.local.Name, first.Family)
 	return rec
 }

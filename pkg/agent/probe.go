@@ -97,32 +97,51 @@ func (a *Agent) kickProbes() {
 	}
 }
 
-// probeLoop re-probes every off-link peer on a slow timer and when new
-// peers appear; a changed result triggers a sync, which republishes our
-// annotation and lets both ends recompute the pair.
+// probeRetryMin is the first retry delay after a round with a failed
+// probe. A probe can fail only for now: its path through a hub needs the
+// hub's route to its edge, which that hub's agent programs on its own
+// schedule; waiting the whole probe period (minutes) would leave such a
+// pair unreachable that long. Retries double up to the probe period.
+const probeRetryMin = 5 * time.Second
+
+// probeLoop re-probes every off-link peer on a slow timer, sooner (backing
+// off) while a probe fails, and when new peers appear; a changed result
+// triggers a sync, which republishes our annotation and lets both ends
+// recompute the pair.
 func (a *Agent) probeLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.ProbePeriod)
-	defer t.Stop()
+	retry, failing := probeRetryMin, false
 	for {
+		wait := a.cfg.ProbePeriod
+		if failing && retry < wait {
+			wait, retry = retry, retry*2
+		} else if !failing {
+			retry = probeRetryMin
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		case <-a.probes.kick:
+			t.Stop()
 		}
-		if a.probeAll(ctx) {
+		changed, failed := a.probeAll(ctx)
+		if changed {
 			a.queue.Add(keySync)
 		}
+		failing = failed
 	}
 }
 
-func (a *Agent) probeAll(ctx context.Context) (changed bool) {
+// probeAll runs every probe once; failed says at least one did not answer.
+func (a *Agent) probeAll(ctx context.Context) (changed, failed bool) {
 	a.probes.mu.Lock()
 	targets := append([]probeTarget(nil), a.probes.targets...)
 	a.probes.mu.Unlock()
 	results := a.runProbes(ctx, targets)
 	if ctx.Err() != nil {
-		return false // shutting down: a cancelled probe proves nothing
+		return false, false // shutting down: a cancelled probe proves nothing
 	}
 	a.probes.mu.Lock()
 	defer a.probes.mu.Unlock()
@@ -140,6 +159,7 @@ func (a *Agent) probeAll(ctx context.Context) (changed bool) {
 	}
 	for peer, ok := range results {
 		a.probes.ok[peer] = ok
+		failed = failed || !ok
 	}
-	return changed
+	return changed, failed
 }

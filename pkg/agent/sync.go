@@ -16,6 +16,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/mtu"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
@@ -66,7 +67,7 @@ func (a *Agent) observe(full bool) ([]*corev1.Node, error) {
 		return nil, err
 	}
 	if full || a.underlay.empty() {
-		a.underlay.reset()
+		a.underlay.reset(a.kernel)
 	}
 	return nodes, nil
 }
@@ -78,7 +79,8 @@ func (a *Agent) admit(nodes []*corev1.Node) (peers []admission.Peer, ignored []a
 	a.parsed.Begin()
 	peers, ignored, waiting = admission.Admit(a.parsed.Parse, a.local, a.cfg.ClusterCIDRs, nodes)
 	a.parsed.End()
-	a.facts.NativeProbe, a.facts.UnderlayRoutes = a.probeResults(peers), a.underlayRoutes(peers)
+	a.facts.NativeProbe = a.probeResults(peers)
+	a.facts.UnderlayRoutes, a.facts.UnderlayDefault = a.underlayRoutes(peers)
 	return peers, ignored, waiting
 }
 
@@ -162,26 +164,31 @@ func (a *Agent) routeTo(ip netip.Addr) (datapath.Route, error) {
 	return a.underlay.routeTo(a.kernel, ip)
 }
 
-// underlayRoutes says, for each peer, whether the tunnel underlay carries
-// its pod CIDRs (rule 3); only meaningful when the uplink is a tunnel.
-func (a *Agent) underlayRoutes(peers []admission.Peer) map[string]bool {
-	dev := a.up.Verdict.UnderlayTunnelDevice
-	if a.up.Verdict.UnderlayTunnel == "" || dev == "" {
-		return nil
-	}
-	out := map[string]bool{}
+// underlayRoutes says, for each peer, whether this node's own routes (a
+// default route included) send its pod CIDRs the way they send its node IP
+// of the same family, and whether only a default route does (rules 2 and
+// 3; datapath.UnderlayCarries).
+func (a *Agent) underlayRoutes(peers []admission.Peer) (carries, byDefault map[string]bool) {
+	carries, byDefault = map[string]bool{}, map[string]bool{}
 	for _, p := range peers {
-		all := true
+		all, dflt := len(p.PodCIDRs) > 0, false
 		for _, c := range p.PodCIDRs {
-			ok, err := a.underlay.carried(a.kernel, dev, c)
+			ip := p.IPs[netaddr.Index(c.Addr())]
+			if !ip.IsValid() {
+				all = false
+				continue
+			}
+			got, err := a.underlay.carried(a.kernel, ip, c)
 			if err != nil {
 				a.log.Warn("checking underlay routes", "peer", p.Name, "podCIDR", c, "err", err)
 			}
-			all = all && ok
+			all, dflt = all && got.ok, dflt || got.byDefault
 		}
-		out[p.Name] = all
+		if all {
+			carries[p.Name], byDefault[p.Name] = true, dflt
+		}
 	}
-	return out
+	return carries, byDefault
 }
 
 // reportUnreachable logs, and records an Event on our Node, when a peer

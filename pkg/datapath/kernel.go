@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 )
 
@@ -38,6 +39,9 @@ type kernel struct {
 	// device is wanted: a VXLAN path of that family was programmed, or
 	// the device existed at start. Once wanted, a device stays.
 	vxlanFams [2]bool
+	// egress caches walks and route tables towards peers until
+	// ForgetRoutes (a full converge reads them again).
+	egress *offload.EgressCache
 }
 
 // New opens a netlink handle in cfg.NetNS (or the current namespace).

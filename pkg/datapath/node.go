@@ -96,8 +96,12 @@ func (k *kernel) ensureDevices(local LocalNode, up Uplink) (NodeSetup, peers.Lin
 		if c, ok := local.PodCIDR(netaddr.Family(ip)); ok {
 			vtep = peers.VTEPAddr(c)
 		}
+		// Not bound to the uplink (no VXLAN "dev"): the outer packets
+		// follow the kernel's route to each peer's node IP, which may leave
+		// by another device than the one holding the node IP (a second
+		// NIC, policy routing).
 		dev, err := overlay.Ensure(k.h, overlay.Config{Kind: overlay.KindVXLAN, VNI: k.cfg.VNI, Port: k.cfg.Port,
-			LocalIP: ip, UplinkIndex: up.Index, UDPCsum: netaddr.Family(ip) == 6, Addr: vtep})
+			LocalIP: ip, MTU: up.MTU - overlay.Overhead(overlay.KindVXLAN, netaddr.Family(ip)), UDPCsum: netaddr.Family(ip) == 6, Addr: vtep})
 		if err != nil {
 			return setup, links, fmt.Errorf("ensuring VXLAN device for %s: %w", ip, err)
 		}

@@ -65,6 +65,6 @@ func (k *kernel) logSkipped(rep peers.Report) {
 // path key, so the two families of a dual-stack peer may take different
 // modes and are added and removed independently.
 func toPeer(p Path) peers.Peer {
-	ep := peers.Endpoint{NodeIP: p.PeerIP, VTEPMAC: p.PeerMAC, NextHop: p.Via}
+	ep := peers.Endpoint{NodeIP: p.PeerIP, VTEPMAC: p.PeerMAC, NextHop: p.Via, Dev: p.DevIndex}
 	return peers.Peer{Name: p.Key(), Mode: p.Mode, PodCIDRs: []netip.Prefix{p.PodCIDR}, Endpoints: []peers.Endpoint{ep}}
 }

@@ -2,6 +2,7 @@ package datapath
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 
@@ -39,16 +40,35 @@ type Uplink struct {
 	GSOMaxSize, GROMaxSize int
 }
 
-// Route is how the kernel reaches a peer's node IP.
+// Route is how the kernel reaches a peer's node IP: the route it picks
+// (after `ip rule` policy routing, every ECMP next hop) and the walk below
+// its devices (offload.Egress). A native route to the peer's pod CIDR
+// copies it, and the pair's offload verdict, tunnel underlay and MTU are
+// read from it, never from "the uplink".
 type Route struct {
-	// OnLink: the peer is on the same L2 (no gateway on the route).
+	// OnLink: every next hop is the peer itself on an Ethernet device (no
+	// gateway).
 	OnLink bool
 	// Gateway is the underlay next hop when not on-link.
 	Gateway netip.Addr
-	// DeviceIndex is the egress device's ifindex. (Its name is not looked
-	// up: a link dump per peer was a third of the start-up allocations at
-	// 1000 peers, for a name nothing read.)
-	DeviceIndex int
+	// DeviceIndex is the egress device's ifindex, Device and Kind its name
+	// and rtnetlink kind.
+	DeviceIndex  int
+	Device, Kind string
+	// Source is the route's preferred source address.
+	Source netip.Addr
+	// MTU is the smallest MTU on the way (the hops' devices, the route's
+	// mtu metric).
+	MTU int
+	// Verdict is the offload verdict of the walk below the hops' devices.
+	Verdict offload.Verdict
+}
+
+// Sig is a comparable summary of r: equal Sigs decide a pair the same way.
+func (r Route) Sig() string {
+	v := r.Verdict
+	return fmt.Sprintf("%t/%s/%d/%s/%s/%s/%d/%t/%t/%s/%s/%s", r.OnLink, r.Gateway, r.DeviceIndex, r.Device, r.Kind, r.Source, r.MTU,
+		v.TunnelSegmentation, v.TunnelSegmentationCsum, v.UnderlayTunnel, v.UnderlayTunnelDevice, v.Blocker)
 }
 
 // Path is the desired datapath to one peer for one address family.
@@ -62,7 +82,8 @@ type Path struct {
 	Mode    decision.Mode
 	// Via is the underlay next hop for an off-link native peer.
 	Via netip.Addr
-	// Dev is the uplink ifindex for native routes.
+	// DevIndex is the egress device towards PeerIP (Route.DeviceIndex):
+	// native routes leave by it.
 	DevIndex int
 	Reasons  []string
 	MTU      int
@@ -103,9 +124,13 @@ type Kernel interface {
 	Encaps() ([]string, error)
 	// RouteTo says how the kernel reaches dst.
 	RouteTo(dst netip.Addr) (Route, error)
-	// Carries reports whether a route on device dev (the tunnel underlay,
-	// not a route of ours) covers cidr (decision rule 3).
-	Carries(dev string, cidr netip.Prefix) (bool, error)
+	// ForgetRoutes drops what RouteTo and Carries cached (a full converge
+	// after a route or device change reads everything again).
+	ForgetRoutes()
+	// Carries reports whether this node's own routes (not ours; a default
+	// route counts, byDefault says it was one) send cidr the way they send
+	// dst (decision rules 2 and 3; UnderlayCarries).
+	Carries(dst netip.Addr, cidr netip.Prefix) (carries, byDefault bool, err error)
 	// EnsureNode puts the probe addresses on lo and adopts existing tunnel
 	// devices; a family's VXLAN device (with this node's VTEP address of
 	// that family) is created by its first VXLAN path (ApplyPaths or

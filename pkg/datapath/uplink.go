@@ -6,7 +6,6 @@ import (
 	"net/netip"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 	"github.com/vishvananda/netlink"
@@ -116,74 +115,67 @@ func (k *kernel) deviceWith(ip netip.Addr) (string, error) {
 // Encaps probes which tunnel kinds the kernel can create.
 func (k *kernel) Encaps() ([]string, error) { return offload.ProbeEncaps() }
 
-// RouteTo looks up the route to dst.
-// Equivalent to: ip route get $dst
+// RouteTo resolves the egress towards dst (offload.EgressCache: the walk
+// below a hop set is shared by every peer using it).
+// Equivalent to: ip route get $dst (and fibmatch for ECMP next hops)
 func (k *kernel) RouteTo(dst netip.Addr) (Route, error) {
-	rs, err := k.h.RouteGet(net.IP(dst.AsSlice()))
+	e, err := k.egressTo(dst)
 	if err != nil {
-		return Route{}, fmt.Errorf("ip route get %s: %w", dst, err)
+		return Route{}, err
 	}
-	if len(rs) == 0 {
-		return Route{}, fmt.Errorf("ip route get %s: no route", dst)
+	return routeOf(e), nil
+}
+
+func (k *kernel) egressTo(dst netip.Addr) (*offload.Egress, error) {
+	if k.egress == nil {
+		k.egress = offload.NewEgressCache()
 	}
-	r := Route{DeviceIndex: rs[0].LinkIndex, OnLink: rs[0].Gw == nil}
-	if gw, ok := netip.AddrFromSlice(rs[0].Gw); ok {
+	e, err := k.egress.To(k.cfg.NetNS, net.IP(dst.AsSlice()))
+	if err != nil {
+		return nil, fmt.Errorf("ip route get %s: %w", dst, err)
+	}
+	return e, nil
+}
+
+// ForgetRoutes drops the cached walks, links and route tables.
+func (k *kernel) ForgetRoutes() { k.egress = nil }
+
+func routeOf(e *offload.Egress) Route {
+	r := Route{DeviceIndex: e.Index, Device: e.Device, Kind: e.Kind, OnLink: e.AllOnLink(), MTU: e.MTU, Verdict: e.Verdict}
+	if gw, ok := netip.AddrFromSlice(e.Gateway); ok {
 		r.Gateway = gw.Unmap()
 	}
-	return r, nil
+	if src, ok := netip.AddrFromSlice(e.Source); ok {
+		r.Source = src.Unmap()
+	}
+	return r
 }
 
 // Carries: see UnderlayCarries.
-func (k *kernel) Carries(dev string, cidr netip.Prefix) (bool, error) { return carries(k.h, dev, cidr) }
-
-// UnderlayCarries answers decision rule 3's input for this node: whether a
-// route on the tunnel underlay device dev that is not one of ours (not
-// peers.RouteProtocol) covers the peer pod CIDR cidr. It is the one rule
-// the agent (Kernel.Carries) and doctor both use, so doctor without the
-// agent's peers file cannot disagree with the agent. n is the node's
-// namespace (nil: the current one). Only kernel routes are consulted: a
-// WireGuard device also needs the prefix in the peer's AllowedIPs.
-// Equivalent to: ip route show dev $dev (and a prefix check)
-func UnderlayCarries(n ns.NetNS, dev string, cidr netip.Prefix) (bool, error) {
-	h, err := handleIn(n)
+func (k *kernel) Carries(dst netip.Addr, cidr netip.Prefix) (bool, bool, error) {
+	e, err := k.egressTo(dst)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	defer h.Close()
-	return carries(h, dev, cidr)
+	return k.egress.Carries(k.cfg.NetNS, e, cidr, peers.RouteProtocol)
 }
 
-func carries(h *netlink.Handle, dev string, cidr netip.Prefix) (bool, error) {
-	l, err := h.LinkByName(dev)
+// UnderlayCarries answers "does this node's underlay carry the peer's pod
+// CIDR" (decision rules 2 and 3): whether this node's own routes (not ours,
+// peers.RouteProtocol; a default route counts, byDefault says it was one)
+// send cidr the way they send the peer's node IP peer: the longest
+// covering route of the table the lookup used leaves by the same device
+// (offload.Carries). It is the one rule the agent (Kernel.Carries) and
+// doctor both use, so doctor without the agent's peers file cannot
+// disagree with the agent. n is the node's namespace (nil: the current
+// one). Only kernel routes are consulted: a WireGuard device also needs the
+// prefix in the peer's AllowedIPs.
+// Equivalent to: ip route get $peer; ip route show table $t (longest match)
+func UnderlayCarries(n ns.NetNS, peer netip.Addr, cidr netip.Prefix) (carries, byDefault bool, err error) {
+	c := offload.NewEgressCache()
+	e, err := c.To(n, net.IP(peer.AsSlice()))
 	if err != nil {
-		return false, fmt.Errorf("looking up %s: %w", dev, err)
+		return false, false, err
 	}
-	fam := netlink.FAMILY_V4
-	if cidr.Addr().Is6() {
-		fam = netlink.FAMILY_V6
-	}
-	rs, err := h.RouteList(l, fam)
-	if err != nil {
-		return false, fmt.Errorf("listing routes on %s: %w", dev, err)
-	}
-	for _, r := range rs {
-		if r.Protocol == peers.RouteProtocol {
-			continue
-		}
-		dst := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		if cidr.Addr().Is6() {
-			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
-		}
-		if r.Dst != nil {
-			p, ok := netaddr.PrefixOf(r.Dst)
-			if !ok {
-				continue
-			}
-			dst = p
-		}
-		if dst.Bits() <= cidr.Bits() && dst.Contains(cidr.Addr()) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return c.Carries(n, e, cidr, peers.RouteProtocol)
 }

@@ -31,24 +31,29 @@ func Decide(cfg Config, in Input) Result {
 }
 
 // decideAuto applies the rules in order: connectivity first, then speed,
-// never two tunnel levels.
+// never two tunnel levels. Every condition combines both ends' views the
+// same way, so both ends pick the same path, or both none.
 func decideAuto(cfg Config, in Input) Result {
-	// Rule 1: same L2 (also across an L2 tunnel underlay): plain routing.
-	if in.OnLink {
+	// Rule 1: each end on the same L2 as the other (also across an L2
+	// tunnel underlay), or its next hop is the other end itself: plain
+	// routing to the node IPs.
+	if direct(in, in.Local, in.Peer) && direct(in, in.Peer, in.Local) {
 		r := native(1, in)
-		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is on-link (no gateway on the route)%s: native routing, no encapsulation, full MTU %d",
-			peerName(in), acrossL2Tunnel(in), r.MTU))
+		r.Reasons = append(r.Reasons, fmt.Sprintf("%s %s%s: native routing, no encapsulation, full MTU %d",
+			peerName(in), egressNames(in), acrossL2Tunnel(in), r.MTU))
 		return r
 	}
-	// Rule 2: the underlay routes pod CIDRs both ways.
+	// Rule 2: each end reaches the other's pods natively: on-link, or the
+	// underlay routes pod CIDRs (operator flag, native probe).
 	if why, ok := nativeRoutable(cfg, in); ok {
 		r := native(2, in)
 		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is off-link but %s: native routing via the underlay next hop, full MTU %d",
 			peerName(in), why, r.MTU))
 		return r
 	}
-	// Rule 3: the underlay is itself a tunnel: never add a second level.
+	// Rule 3: a path is itself a tunnel: never add a second level.
 	kind, reasons := encapKind(cfg, in)
+	reasons = append(oneSided(in), reasons...)
 	if hasTunnelUnderlay(in) {
 		return overTunnel(cfg, in, kind, reasons)
 	}
@@ -64,13 +69,18 @@ func decideAuto(cfg Config, in Input) Result {
 	return r
 }
 
-// overTunnel is rule 3: native over the tunnel underlay when it carries the
-// pod CIDRs both ways, otherwise unreachable (or nested with allowNestedEncap).
+// overTunnel is rule 3: native over the tunnel underlay when each end
+// delivers the other's pod CIDR (on-link, its tunnel's routes carry it, or
+// its native probe), otherwise unreachable (or nested with
+// allowNestedEncap).
 func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
-	if carriesBothWays(in) {
+	if delivers(in, in.Local, in.Peer) && delivers(in, in.Peer, in.Local) {
 		r := native(3, in)
 		r.Reasons = append(r.Reasons, fmt.Sprintf("the underlay is a tunnel (%s) that carries %s: native routing over it, no second tunnel level (%.2fx native in the lab)",
 			tunnelNames(in), podCIDR(in), offload.LabRatioNativeOverTunnel))
+		if d := deliveryNames(in); d != "" {
+			r.Reasons = append(r.Reasons, d)
+		}
 		return r
 	}
 	if cfg.AllowNestedEncap && kind != "" {
@@ -91,7 +101,7 @@ func forcedNative(cfg Config, in Input) Result {
 	r := native(0, in)
 	r.Reasons = append(r.Reasons, fmt.Sprintf("mode native (forced): no encapsulation towards %s, full MTU %d", peerName(in), r.MTU))
 	_, routable := nativeRoutable(cfg, in)
-	if !in.OnLink && !routable && !carriesBothWays(in) {
+	if !routable && !(delivers(in, in.Local, in.Peer) && delivers(in, in.Peer, in.Local)) {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("%s is off-link and nothing shows the underlay routes %s: pods reach it only if the gateway routes pod CIDRs",
 			peerName(in), podCIDR(in)))
 	}
@@ -124,12 +134,12 @@ func forcedEncap(cfg Config, in Input, kind Mode) Result {
 // both ends' paths segment UDP tunnels, in software otherwise.
 func encap(in Input, kind Mode, rule int) Result {
 	r := Result{Mode: kind, Rule: rule, Overhead: Overhead(kind, in.IPv6Underlay)}
-	r.MTU = in.Local.UplinkMTU - r.Overhead
+	r.MTU = pairMTU(in) - r.Overhead
 	ratio := offload.LabRatioVXLANOffloaded
 	if in.IPv6Underlay {
 		ratio = offload.LabRatioVXLANIPv6
 	}
-	mtu := fmt.Sprintf("pod MTU %d = uplink MTU %d - %d (%s)", r.MTU, in.Local.UplinkMTU, r.Overhead, overheadBreakdown(kind, in.IPv6Underlay))
+	mtu := fmt.Sprintf("pod MTU %d = uplink MTU %d - %d (%s)", r.MTU, pairMTU(in), r.Overhead, overheadBreakdown(kind, in.IPv6Underlay))
 	weak := blockers(in)
 	if len(weak) == 0 {
 		r.Segmentation = SegNIC
@@ -152,11 +162,11 @@ func encap(in Input, kind Mode, rule int) Result {
 // software before the second encapsulation.
 func nested(in Input, kind Mode, rule int) Result {
 	r := Result{Mode: kind, Rule: rule, Overhead: Overhead(kind, in.IPv6Underlay), Nested: true, Segmentation: SegSoftware}
-	r.MTU = in.Local.UplinkMTU - r.Overhead
+	r.MTU = pairMTU(in) - r.Overhead
 	r.Reasons = []string{
 		fmt.Sprintf("--allow-nested-encap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
 			label(kind), tunnelNames(in), offload.LabRatioNestedEncap),
-		fmt.Sprintf("pod MTU %d = underlay MTU %d - %d (%s)", r.MTU, in.Local.UplinkMTU, r.Overhead, overheadBreakdown(kind, in.IPv6Underlay)),
+		fmt.Sprintf("pod MTU %d = underlay MTU %d - %d (%s)", r.MTU, pairMTU(in), r.Overhead, overheadBreakdown(kind, in.IPv6Underlay)),
 		fmt.Sprintf("remedy: route the pod CIDRs over the tunnel underlay instead (rule 3 then picks native over it, %.2fx native in the lab)",
 			offload.LabRatioNativeOverTunnel),
 	}
@@ -164,7 +174,7 @@ func nested(in Input, kind Mode, rule int) Result {
 }
 
 func native(rule int, in Input) Result {
-	return Result{Mode: ModeNative, Rule: rule, MTU: in.Local.UplinkMTU, Segmentation: SegNIC}
+	return Result{Mode: ModeNative, Rule: rule, MTU: pairMTU(in), Segmentation: SegNIC}
 }
 
 func unreachable(rule int, reasons ...string) Result {
@@ -172,27 +182,73 @@ func unreachable(rule int, reasons ...string) Result {
 }
 
 // nativeRoutable is rule 2's condition: the operator vouches for the
-// underlay, or both agents' native probes succeeded.
+// underlay, or each end is on-link or its native probe reached the other's
+// pod CIDR (an on-link end routes straight to the node IP and runs no
+// probe).
 func nativeRoutable(cfg Config, in Input) (string, bool) {
 	switch {
 	case cfg.UnderlayRoutesPodCIDRs:
 		return "the underlay routes pod CIDRs (--underlay-routes-pod-cidrs)", true
 	case in.Local.NativeProbeOK && in.Peer.NativeProbeOK:
 		return "both nodes reached each other's pod CIDR natively (native probe)", true
+	case onLink(in, in.Local) && in.Peer.NativeProbeOK:
+		return fmt.Sprintf("this node reaches it on-link and its native probe reached this node's pod CIDR through %s", gatewayOf(in.Peer)), true
+	case onLink(in, in.Peer) && in.Local.NativeProbeOK:
+		return fmt.Sprintf("it reaches this node on-link and this node's native probe reached %s through %s", podCIDR(in), gatewayOf(in.Local)), true
 	}
 	return "", false
 }
 
-func hasTunnelUnderlay(in Input) bool {
-	return in.Local.Verdict.HasTunnelUnderlay() || in.Peer.Verdict.HasTunnelUnderlay()
+// onLink is s's view of the pair: its published View, else (an agent that
+// publishes none) the local route's on-link bit, as before views existed.
+func onLink(in Input, s Side) bool {
+	if s.View.Known {
+		return s.View.OnLink
+	}
+	return in.OnLink
 }
 
-// carriesBothWays: each end's tunnel underlay routes the other's pod CIDR.
-// An end without a tunnel underlay cannot reach pod CIDRs natively (rule 2
-// failed), so both ends must have one.
-func carriesBothWays(in Input) bool {
-	return in.Local.Verdict.HasTunnelUnderlay() && in.Local.UnderlayCarriesPeerPodCIDR &&
-		in.Peer.Verdict.HasTunnelUnderlay() && in.Peer.UnderlayCarriesPeerPodCIDR
+// delivers reports whether s gets pod packets to the other end natively:
+// on-link, through its tunnel underlay whose routes carry the other's pod
+// CIDR, or through an underlay its native probe crossed.
+func delivers(in Input, s, o Side) bool {
+	return onLink(in, s) || s.NativeProbeOK || tunnelCarries(s) || gatewayIsOther(s, o)
+}
+
+// tunnelCarries: s's path is a tunnel whose routes carry the other's pod
+// CIDR: a route naming the pod CIDR (the operator routed pods into the
+// tunnel), or a default route to the tunnel's far end itself (no gateway:
+// a point-to-point L3 tunnel such as WireGuard). A default route through a
+// gateway (a router or hub beyond the tunnel) proves nothing about the
+// gateway's own routes: the native probe must (such a route to a router
+// without pod routes black-holes pod traffic). An end that publishes no
+// view is trusted as before views existed.
+func tunnelCarries(s Side) bool {
+	return s.Verdict.HasTunnelUnderlay() && s.UnderlayCarriesPeerPodCIDR && (!s.View.Known || s.View.Gateway == "" || !s.CarriedByDefault)
+}
+
+// direct: s reaches the other end without a router in between: on-link,
+// or its next hop is the other end itself.
+func direct(in Input, s, o Side) bool { return onLink(in, s) || gatewayIsOther(s, o) }
+
+// gatewayIsOther: s's gateway is the address o sends from towards s, so
+// s's next hop is o itself (an edge whose tunnel's far end is the hub).
+func gatewayIsOther(s, o Side) bool {
+	return s.View.Known && o.View.Known && s.View.Gateway != "" && s.View.Gateway == o.View.Source
+}
+
+// pairMTU is the smaller of both ends' egress MTUs towards each other (an
+// end that published none counts as equal): what a pod packet can carry
+// both ways.
+func pairMTU(in Input) int {
+	if p := in.Peer.UplinkMTU; p > 0 && p < in.Local.UplinkMTU {
+		return p
+	}
+	return in.Local.UplinkMTU
+}
+
+func hasTunnelUnderlay(in Input) bool {
+	return in.Local.Verdict.HasTunnelUnderlay() || in.Peer.Verdict.HasTunnelUnderlay()
 }
 
 // encapKind is the tunnel auto uses: cfg.Encap (VXLAN by default) when both

@@ -201,11 +201,17 @@ func checkInvariants(t *testing.T, cfg Config, in Input, r Result) {
 			t.Errorf("unreachable with MTU/segmentation: %+v", r)
 		}
 	case ModeNative:
-		if r.Overhead != 0 || r.MTU != in.Local.UplinkMTU {
+		// Never a one-sided route: auto picks native only when each end
+		// routes the other's pod CIDR natively.
+		auto := cfg.Mode == "" || cfg.Mode == ModeAuto
+		if auto && !cfg.UnderlayRoutesPodCIDRs && !(delivers(in, in.Local, in.Peer) && delivers(in, in.Peer, in.Local)) {
+			t.Errorf("native with an end that does not deliver: %+v", r)
+		}
+		if r.Overhead != 0 || r.MTU != pairMTU(in) || r.MTU > in.Local.UplinkMTU {
 			t.Errorf("native with overhead: %+v", r)
 		}
 	default:
-		if r.Overhead != Overhead(r.Mode, in.IPv6Underlay) || r.MTU != in.Local.UplinkMTU-r.Overhead {
+		if r.Overhead != Overhead(r.Mode, in.IPv6Underlay) || r.MTU != pairMTU(in)-r.Overhead || r.MTU > in.Local.UplinkMTU-r.Overhead {
 			t.Errorf("%s MTU %d overhead %d for uplink %d", r.Mode, r.MTU, r.Overhead, in.Local.UplinkMTU)
 		}
 	}

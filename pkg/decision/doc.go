@@ -9,14 +9,31 @@
 // kernel can create, native probe results), and every rule combines the two
 // sides symmetrically; a property test checks Decide(Swap(in)) == Decide(in).
 //
+// Both views. Each end publishes, per peer, what its own kernel does with
+// packets to the other's node IP (View: on-link or through a gateway, on
+// which device; the offload verdict, MTU and tunnel underlay read on that
+// device; whether its own routes, a default route included, carry the
+// other's pod CIDR the same way). The two views of a pair can differ: a hub
+// reaches an edge node on-link through a tunnel interface while the edge
+// reaches the hub through a gateway. The rules combine both views, so both
+// ends pick the same path or both report the pair unreachable with the same
+// rule, and never is a native route programmed on one end only.
+//
 // The auto rules, in order (connectivity first, then speed, never two
 // tunnel levels):
-//  1. on-link peer (no gateway, also across an L2 tunnel underlay): native;
-//  2. the underlay routes pod CIDRs both ways (operator flag, or both native
-//     probes succeeded): native via the underlay next hop;
-//  3. the underlay is itself a tunnel: native over it when both ends' tunnels
-//     carry the other's pod CIDR, else unreachable with the exact remedy,
-//     unless allowNestedEncap accepts a tunnel inside the tunnel (0.20x);
+//  1. each end a direct neighbour of the other: on-link (no gateway, also
+//     across an L2 tunnel underlay), or its gateway is the address the other
+//     end sends from towards it (an edge behind a point-to-point tunnel whose
+//     far end is the hub): native;
+//  2. each end reaches the other's pods natively without a tunnel claim:
+//     the operator flag, or each end is on-link or its native probe
+//     succeeded: native via the underlay next hop;
+//  3. either end's path is itself a tunnel: native over it when each end
+//     delivers the other's pod CIDR (a direct neighbour, its native probe,
+//     or a point-to-point tunnel without gateway whose routes carry it; a
+//     carrying route through a gateway proves nothing of the gateway's own
+//     routes), else unreachable with the exact remedy per end, unless
+//     allowNestedEncap accepts a tunnel inside the tunnel (0.20x);
 //  4. both ends segment UDP tunnels: one VXLAN level, cut by the NIC (0.80x);
 //  5. otherwise one VXLAN level cut in software (0.30x): connectivity beats
 //     speed, and the reason names the device, the feature and the remedy.
@@ -27,6 +44,8 @@
 //
 // Overheads come from one table of named header sizes (package mtu, VXLAN
 // over IPv4: 20 + 8 + 8 + 14 = 50; over IPv6: 70); a result's MTU is the
-// uplink MTU minus its overhead, and mtu.PodMTU takes the smallest in use, so
-// a node whose peers are all native keeps its full uplink MTU.
+// smaller of both ends' egress MTUs towards each other (a native pair
+// across a tunnel underlay gets the tunnel's MTU) minus its overhead, and
+// mtu.PodMTU takes the smallest in use, so a node whose peers are all
+// native over full-size paths keeps its full uplink MTU.
 package decision

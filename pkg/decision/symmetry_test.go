@@ -33,8 +33,17 @@ func (pairCase) Generate(r *rand.Rand, _ int) reflect.Value {
 		case 2:
 			encaps = []string{"geneve"}
 		}
-		return Side{Verdict: v, Encaps: encaps, UplinkMTU: []int{1280, 1400, 1500, 9000}[r.Intn(4)],
-			NativeProbeOK: r.Intn(2) == 0, UnderlayCarriesPeerPodCIDR: r.Intn(2) == 0}
+		s := Side{Verdict: v, Encaps: encaps, UplinkMTU: []int{1280, 1400, 1500, 9000}[r.Intn(4)],
+			NativeProbeOK: r.Intn(2) == 0, UnderlayCarriesPeerPodCIDR: r.Intn(2) == 0, CarriedByDefault: r.Intn(2) == 0}
+		// Most ends publish their view of the peer; some are older agents.
+		if r.Intn(4) != 0 {
+			s.View = View{Known: true, OnLink: r.Intn(3) == 0, Egress: pick("eth0", "eth1", "br0", "e1")}
+			if !s.View.OnLink {
+				s.View.Gateway = pick("10.0.0.254", "172.31.10.1")
+			}
+			s.View.Source = pick("10.0.0.1", "172.31.10.1", "")
+		}
+		return s
 	}
 	c := pairCase{
 		Cfg: Config{
@@ -53,7 +62,7 @@ func (pairCase) Generate(r *rand.Rand, _ int) reflect.Value {
 func TestDecideSymmetric(t *testing.T) {
 	prop := func(c pairCase) bool {
 		a, b := Decide(c.Cfg, c.In), Decide(c.Cfg, Swap(c.In))
-		if a.Mode != b.Mode || a.Overhead != b.Overhead || a.Nested != b.Nested || a.Segmentation != b.Segmentation {
+		if a.Mode != b.Mode || a.Rule != b.Rule || a.MTU != b.MTU || a.Overhead != b.Overhead || a.Nested != b.Nested || a.Segmentation != b.Segmentation {
 			t.Logf("asymmetric: %+v\n  local view %+v\n  peer view  %+v", c, a, b)
 			return false
 		}

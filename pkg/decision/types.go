@@ -36,15 +36,51 @@ type Side struct {
 	UplinkMTU int `json:"uplinkMTU"`
 	// NativeProbeOK: this node verified the peer's pod CIDR answers natively.
 	NativeProbeOK bool `json:"nativeProbeOK"`
-	// UnderlayCarriesPeerPodCIDR: this node's tunnel underlay has a route (or
-	// WireGuard AllowedIPs) covering the peer's pod CIDR (rule 3).
+	// UnderlayCarriesPeerPodCIDR: this node's own routes (a default route
+	// included, the agent's excluded) send the peer's pod CIDR the way they
+	// send the peer's node IP (offload.Carries), e.g. a tunnel underlay
+	// with a route or WireGuard AllowedIPs covering it (rules 2 and 3).
 	UnderlayCarriesPeerPodCIDR bool `json:"underlayCarriesPeerPodCIDR"`
+	// CarriedByDefault: only a default route carries it (no route names
+	// the pod CIDR). Through a gateway that proves nothing of the
+	// gateway's routes; a route naming the pod CIDR is the operator's word.
+	CarriedByDefault bool `json:"carriedByDefault,omitempty"`
+	// View is what this node's kernel does with packets to the other end's
+	// node IP, published per peer: both ends' views decide the pair (rule
+	// 1 needs both ends on-link; a one-sided route is never programmed).
+	View View `json:"view"`
+}
+
+// View is one end's route to the other end's node IP (offload.EgressTo).
+// Verdict, UplinkMTU and UnderlayCarriesPeerPodCIDR of the same Side are
+// read on the device this route leaves by.
+type View struct {
+	// Known: the end published its view of this peer. Facts from an agent
+	// that publishes none fall back to Input.OnLink for that end.
+	Known bool `json:"known"`
+	// OnLink: no gateway on every next hop, Ethernet devices: this end can
+	// route the other's pod CIDR straight to its node IP.
+	OnLink bool `json:"onLink"`
+	// Egress and EgressKind name the route's output device ("eth1",
+	// "vxlan"); used in reasons.
+	Egress     string `json:"egress,omitempty"`
+	EgressKind string `json:"egressKind,omitempty"`
+	// Gateway is the route's next hop ("" on-link or through an L3
+	// device).
+	Gateway string `json:"gateway,omitempty"`
+	// Source is the address this end sends from towards the other (the
+	// route's preferred source). When the other end's Gateway is this
+	// address, the other end's next hop is this node itself (a
+	// point-to-point tunnel to a hub): a direct neighbour, like on-link.
+	Source string `json:"source,omitempty"`
 }
 
 // Input is one pair (local, peer) as seen from the local node.
 type Input struct {
 	Local, Peer Side
-	// OnLink: the peer's node IP is on the same L2 (no gateway on the route).
+	// OnLink: the peer's node IP is on the same L2 (no gateway on the
+	// route), as seen from this node; it stands for an end whose Side has
+	// no View (an agent that publishes no per-peer view).
 	OnLink bool
 	// IPv6Underlay: the tunnel endpoints are IPv6 (70 bytes of VXLAN overhead).
 	IPv6Underlay bool
@@ -57,7 +93,8 @@ type Input struct {
 // Result is the datapath chosen for a pair.
 type Result struct {
 	Mode Mode
-	// MTU is the pod MTU this path allows (local uplink MTU minus overhead).
+	// MTU is the pod MTU this path allows: the smaller of both ends'
+	// egress MTUs towards each other, minus the overhead.
 	MTU int
 	// Segmentation says where super-packets are cut: "nic" (hardware or
 	// pass-through), "software" (GSO before the uplink), or "" if unreachable.

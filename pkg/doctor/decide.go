@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
@@ -12,7 +13,7 @@ import (
 // inputOf builds the decision input for the peer doctor was asked about:
 // this node's facts on both sides (the peer's published facts are unknown
 // here), on-link from the route to --peer, off-link without one.
-func inputOf(o Options, p *offload.Path, v offload.Verdict, es []offload.EncapSupport) (decision.Input, []string, error) {
+func inputOf(o Options, p *offload.Path, e *offload.Egress, v offload.Verdict, es []offload.EncapSupport) (decision.Input, []string, error) {
 	side := decision.Side{Verdict: v, UplinkMTU: uplinkMTU(p)}
 	for _, e := range es {
 		if e.OK {
@@ -20,14 +21,28 @@ func inputOf(o Options, p *offload.Path, v offload.Verdict, es []offload.EncapSu
 		}
 	}
 	var notes []string
-	if v.HasTunnelUnderlay() && o.PeerPodCIDR != nil {
-		ok, err := underlayCarries(o, v.UnderlayTunnelDevice)
+	if e != nil {
+		// The agent's view of this peer: the route to its node IP (every
+		// ECMP hop, the table policy routing picks), the walk and the MTU
+		// below it, exactly as the agent publishes it.
+		side.View = decision.View{Known: true, OnLink: e.AllOnLink(), Egress: e.Device, EgressKind: e.Kind}
+		if e.Gateway != nil {
+			side.View.Gateway = e.Gateway.String()
+		}
+		if e.Source != nil {
+			side.View.Source = e.Source.String()
+		}
+		side.Verdict, side.UplinkMTU = e.Verdict, e.MTU
+	}
+	switch {
+	case o.Peer != nil && o.PeerPodCIDR != nil:
+		ok, byDefault, err := underlayCarries(o)
 		if err != nil {
 			return decision.Input{}, nil, fmt.Errorf("checking the route to %s: %w", o.PeerPodCIDR, err)
 		}
-		side.UnderlayCarriesPeerPodCIDR = ok
-	} else if v.HasTunnelUnderlay() {
-		notes = append(notes, "no --peer-pod-cidr given: cannot tell whether the tunnel underlay carries the peer's pod CIDR (assumed not)")
+		side.UnderlayCarriesPeerPodCIDR, side.CarriedByDefault = ok, byDefault
+	case v.HasTunnelUnderlay():
+		notes = append(notes, "no --peer and --peer-pod-cidr given: cannot tell whether the tunnel underlay carries the peer's pod CIDR (assumed not)")
 	}
 	in := decision.Input{Local: side, Peer: side, OnLink: p.OnLink, IPv6Underlay: ipv6Outer(o, p)}
 	if o.Peer != nil {
@@ -75,12 +90,16 @@ func decisionOf(cfg decision.Config, in decision.Input, notes []string) Decision
 	}
 }
 
-// underlayCarries is the agent's rule 3 input (datapath.UnderlayCarries)
-// for --peer-pod-cidr.
-func underlayCarries(o Options, dev string) (bool, error) {
+// underlayCarries is the agent's rule 2 and 3 input
+// (datapath.UnderlayCarries) for --peer and --peer-pod-cidr.
+func underlayCarries(o Options) (carries, byDefault bool, err error) {
 	p, ok := netaddr.PrefixOf(o.PeerPodCIDR)
 	if !ok {
-		return false, fmt.Errorf("--peer-pod-cidr %s: not an address", o.PeerPodCIDR)
+		return false, false, fmt.Errorf("--peer-pod-cidr %s: not an address", o.PeerPodCIDR)
 	}
-	return datapath.UnderlayCarries(o.NetNS, dev, p.Masked())
+	peer, ok := netip.AddrFromSlice(o.Peer)
+	if !ok {
+		return false, false, fmt.Errorf("--peer %s: not an address", o.Peer)
+	}
+	return datapath.UnderlayCarries(o.NetNS, peer.Unmap(), p.Masked())
 }

@@ -40,6 +40,9 @@ type Report struct {
 	// Peer is the peer node IP, "" without --peer.
 	Peer  string `json:"peer"`
 	Route Route  `json:"route"`
+	// Hops are the route's ECMP next hops (absent without multipath):
+	// Path then walks below every one of them.
+	Hops []offload.Hop `json:"hops,omitempty"`
 	// Path is the egress device followed by every device below it.
 	Path []Device `json:"path"`
 	// Encaps says which overlay tunnels this kernel can create.
@@ -111,9 +114,9 @@ type Decision struct {
 
 // Build inspects the node's kernel and computes the report.
 func Build(o Options) (*Report, error) {
-	path, err := offload.InspectIn(o.NetNS, offload.Target{Dest: o.Peer, Iface: o.Iface})
+	path, egress, err := inspect(o)
 	if err != nil {
-		return nil, fmt.Errorf("inspecting the egress path: %w", err)
+		return nil, err
 	}
 	encaps, probeNote := probe(o.Encaps)
 	r := &Report{
@@ -126,8 +129,11 @@ func Build(o Options) (*Report, error) {
 	if o.Peer != nil {
 		r.Peer = o.Peer.String()
 	}
+	if egress != nil && len(egress.Hops) > 1 {
+		r.Hops = egress.Hops
+	}
 	r.Segmentation = segmentationOf(path, encaps)
-	in, notes, err := inputOf(o, path, r.Verdict, encaps)
+	in, notes, err := inputOf(o, path, egress, r.Verdict, encaps)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +151,25 @@ func Build(o Options) (*Report, error) {
 		r.Peers = st.peersList(o.Config, in.Local)
 	}
 	return r, nil
+}
+
+// inspect reads the egress path: towards --peer, the agent's own per-peer
+// egress (the route after policy routing, every ECMP next hop, the walk
+// below each), else the default route or --iface's device.
+func inspect(o Options) (*offload.Path, *offload.Egress, error) {
+	if o.Peer != nil && o.Iface == "" {
+		e, err := offload.EgressTo(o.NetNS, o.Peer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("inspecting the egress towards %s: %w", o.Peer, err)
+		}
+		e.Path.OnLink = e.AllOnLink()
+		return e.Path, e, nil
+	}
+	path, err := offload.InspectIn(o.NetNS, offload.Target{Dest: o.Peer, Iface: o.Iface})
+	if err != nil {
+		return nil, nil, fmt.Errorf("inspecting the egress path: %w", err)
+	}
+	return path, nil, nil
 }
 
 // probe returns the tunnel kinds the kernel can create. Without the

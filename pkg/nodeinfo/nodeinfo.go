@@ -30,6 +30,15 @@ type Facts struct {
 	// UnderlayRoutes maps a peer node name to whether this node's tunnel
 	// underlay carries that peer's pod CIDR (decision rule 3).
 	UnderlayRoutes map[string]bool `json:"underlayRoutes,omitempty"`
+	// UnderlayDefault maps a peer node name to true when only a default
+	// route carries its pod CIDRs (decision.Side.CarriedByDefault).
+	UnderlayDefault map[string]bool `json:"underlayDefault,omitempty"`
+	// Egresses and PeerEgress are this node's view of each peer: the
+	// route to its node IP, per family (PeerKey), as an index into
+	// Egresses. Both ends' views decide a pair (decision.View); a node
+	// without them is taken to see its peers as they see it.
+	Egresses   []EgressView   `json:"egresses,omitempty"`
+	PeerEgress map[string]int `json:"peerEgress,omitempty"`
 }
 
 // Endpoint is one family's tunnel endpoint on a node.

@@ -12,9 +12,13 @@
 //     every peer's VTEP MAC and node IP from the Node annotations, so the
 //     kernel never floods or learns (no BUM traffic on the underlay, no stale
 //     learnt entries after a node moves).
-//   - local = the node IP and dev = the uplink pin the outer source address
-//     and the egress device, so the outer packets leave exactly where the
-//     offload inspection looked (tunnel segmentation on that device).
+//   - local = the node IP pins the outer source address. The agent sets no
+//     dev (Config.UplinkIndex 0, an explicit MTU): the outer packets follow
+//     the kernel's route to each peer's node IP, which is where the agent's
+//     per-peer offload inspection looked (a second NIC, policy routing, a
+//     tunnel to a hub may send some peers elsewhere than the device that
+//     holds the node IP). UplinkIndex still binds a device for callers
+//     that want it.
 //   - The VTEP MAC is derived from the node IP (VTEPMAC) instead of random:
 //     an agent restart or a device recreation keeps the MAC, so peers'
 //     neighbour entries stay valid and no established flow stalls while the

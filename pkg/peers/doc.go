@@ -6,8 +6,10 @@
 //	vxlan:   bridge fdb replace <peer VTEP MAC> dev oo-vxlan4 dst <peer node IP> self permanent
 //	         ip neigh replace <VTEP addr> lladdr <peer VTEP MAC> dev oo-vxlan4 nud permanent
 //	         ip route replace <peer pod CIDR> via <VTEP addr> dev oo-vxlan4 onlink proto 0x4f
-//	native:  ip route replace <peer pod CIDR> via <peer node IP> dev <uplink> onlink proto 0x4f
-//	         (off-link: via <underlay next hop> dev <uplink>)
+//	native:  ip route replace <peer pod CIDR> via <peer node IP> dev <egress> onlink proto 0x4f
+//	         (off-link: via <underlay next hop> dev <egress>)
+//	         where <egress> is the device the kernel's route to the peer's
+//	         node IP leaves by (Endpoint.Dev; the uplink when unknown)
 //	unreachable: nothing (no route: the traffic is refused locally, not black-holed remotely)
 //
 // The VTEP address is the peer pod CIDR's first address (10.244.2.0 for

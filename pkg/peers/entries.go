@@ -126,6 +126,9 @@ func cidrEntries(p Peer, cidr netip.Prefix, links Links) ([]entry, error) {
 }
 
 func nativeRoute(cidr netip.Prefix, ep Endpoint, uplink int) entry {
+	if ep.Dev != 0 {
+		uplink = ep.Dev
+	}
 	gw, onlink := ep.NodeIP, uplink != 0
 	if ep.NextHop.IsValid() {
 		gw, onlink = ep.NextHop.Unmap(), false

@@ -38,6 +38,18 @@ func TestPeerEntries(t *testing.T) {
 			"route 10.244.1.0/24 via 192.0.2.1 dev 2 onlink=true"}, ""},
 		{"unmasked cidr", peer("a", decision.ModeNative, "10.244.1.7/24", "192.0.2.1"), []string{
 			"route 10.244.1.0/24 via 192.0.2.1 dev 2 onlink=true"}, ""},
+		// The hub's route to its edge's pods leaves by the tunnel its
+		// route to the edge's node IP uses (ifindex 7), not the uplink.
+		{"native per-peer egress", func() Peer {
+			p := peer("a", decision.ModeNative, "10.244.1.0/24", "192.0.2.1")
+			p.Endpoints[0].Dev = 7
+			return p
+		}(), []string{"route 10.244.1.0/24 via 192.0.2.1 dev 7 onlink=true"}, ""},
+		{"native via a gateway on the per-peer egress", func() Peer {
+			p := peer("a", decision.ModeNative, "10.244.1.0/24", "192.0.2.1")
+			p.Endpoints[0].Dev, p.Endpoints[0].NextHop = 7, netip.MustParseAddr("172.31.10.1")
+			return p
+		}(), []string{"route 10.244.1.0/24 via 172.31.10.1 dev 7 onlink=false"}, ""},
 		{"unreachable", peer("a", decision.ModeUnreachable, "10.244.1.0/24", "192.0.2.1"), nil, ""},
 		{"family mismatch", peer("a", decision.ModeNative, "fd00:1::/64", "192.0.2.1"), nil, "no endpoint"},
 		{"loopback node IP", peer("a", decision.ModeNative, "10.244.1.0/24", "127.0.0.1"), nil, "not a unicast"},

@@ -22,6 +22,11 @@ type Endpoint struct {
 	// NextHop is the underlay next hop towards the peer for an off-link
 	// native path; invalid (zero) means the peer is on-link.
 	NextHop netip.Addr
+	// Dev is the ifindex the kernel's route to NodeIP leaves by (the
+	// per-peer egress device: a second NIC, a tunnel to a hub); 0 means the
+	// family's uplink. A native route leaves by the same device, never by
+	// "the uplink" when the node IP's route says otherwise.
+	Dev int
 }
 
 // Peer is the desired datapath towards one other node.

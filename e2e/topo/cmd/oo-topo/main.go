@@ -3,6 +3,7 @@
 //
 //	oo-topo up --variant 5 [--prefix ooc-] [--site 29] [--pod-routes] [-o json]
 //	oo-topo up --spec spec.json -o json
+//	oo-topo up --seed 17          (a topology fuzzer case: prefix oo-tf-, site 24, pod routes as the lab's)
 //	oo-topo pod-cidrs --prefix ooc- --site 29 --variant 5 NODE CIDR...
 //	oo-topo down [--prefix ooc-]
 package main
@@ -14,6 +15,7 @@ import (
 	"os"
 
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
+	"github.com/offload-overlay/offload-overlay/e2e/topofuzz"
 )
 
 func main() {
@@ -47,6 +49,8 @@ type common struct {
 	site, variant         int
 	podRoutes             bool
 	ipv6Only, bridge      bool
+	seed                  int64
+	fs                    *flag.FlagSet
 }
 
 func flags(name string, args []string) (*flag.FlagSet, *common) {
@@ -60,11 +64,26 @@ func flags(name string, args []string) (*flag.FlagSet, *common) {
 	fs.BoolVar(&c.bridge, "bridge-uplink", false, "every node's IPs on a bridge br0 above its uplink (spec bridgeUplink)")
 	fs.StringVar(&c.specFile, "spec", "", "JSON topo.Spec file instead of --variant")
 	fs.StringVar(&c.out, "o", "text", "output: text or json")
+	fs.Int64Var(&c.seed, "seed", 0, "build the topology fuzzer's case for this seed (prefix "+topofuzz.Prefix+" and its site unless given)")
+	c.fs = fs
 	return fs, c
 }
 
 func (c *common) spec() (topo.Spec, error) {
 	var s topo.Spec
+	if c.seed != 0 {
+		set := map[string]bool{}
+		c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["prefix"] {
+			c.prefix = topofuzz.Prefix
+		}
+		if !set["site"] {
+			c.site = topofuzz.Site
+		}
+		fc := topofuzz.Generate(c.seed, c.prefix, c.site)
+		fmt.Fprint(os.Stderr, fc)
+		return fc.WithPodCIDRs().Spec, nil
+	}
 	if c.specFile != "" {
 		b, err := os.ReadFile(c.specFile)
 		if err != nil {
