@@ -15,6 +15,7 @@ have etcdctl    || need+=(etcd-client)
 have strace     || need+=(strace)
 have socat      || need+=(socat)
 have ping       || need+=(iputils-ping)
+have bird       || need+=(bird2)   # the lab's top-of-rack BGP router (issue 12)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
