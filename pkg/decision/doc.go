@@ -13,7 +13,11 @@
 // tunnel levels):
 //  1. on-link peer (no gateway, also across an L2 tunnel underlay): native;
 //  2. the underlay routes pod CIDRs both ways (operator flag, or both native
-//     probes succeeded): native via the underlay next hop;
+//     probes succeeded): native via the underlay next hop. When the pod
+//     CIDRs were announced over BGP (Side.BGPAnnounced) the reason says
+//     "announced over BGP, probe verified": BGP is the means, the probe
+//     stays the proof, so a router that ignores the announcement keeps the
+//     pair on VXLAN and the reason says so;
 //  3. the underlay is itself a tunnel: native over it when both ends' tunnels
 //     carry the other's pod CIDR, else unreachable with the exact remedy,
 //     unless allowNestedEncap accepts a tunnel inside the tunnel (0.20x);

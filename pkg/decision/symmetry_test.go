@@ -34,7 +34,7 @@ func (pairCase) Generate(r *rand.Rand, _ int) reflect.Value {
 			encaps = []string{"geneve"}
 		}
 		return Side{Verdict: v, Encaps: encaps, UplinkMTU: []int{1280, 1400, 1500, 9000}[r.Intn(4)],
-			NativeProbeOK: r.Intn(2) == 0, UnderlayCarriesPeerPodCIDR: r.Intn(2) == 0}
+			NativeProbeOK: r.Intn(2) == 0, UnderlayCarriesPeerPodCIDR: r.Intn(2) == 0, BGPAnnounced: r.Intn(2) == 0}
 	}
 	c := pairCase{
 		Cfg: Config{

@@ -39,6 +39,10 @@ type Side struct {
 	// UnderlayCarriesPeerPodCIDR: this node's tunnel underlay has a route (or
 	// WireGuard AllowedIPs) covering the peer's pod CIDR (rule 3).
 	UnderlayCarriesPeerPodCIDR bool `json:"underlayCarriesPeerPodCIDR"`
+	// BGPAnnounced: this node announces its pod CIDR over an established
+	// BGP session (pkg/bgp). It only words rule 2's reason: the native
+	// probes stay the proof that the fabric routes the pod CIDRs.
+	BGPAnnounced bool `json:"bgpAnnounced,omitempty"`
 }
 
 // Input is one pair (local, peer) as seen from the local node.
