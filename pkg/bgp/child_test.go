@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgpconfig"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
 )
@@ -57,6 +60,8 @@ func runChild(specJSON string) int {
 		fmt.Fprintln(os.Stderr, "announce:", err)
 		return 1
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(sp))
 	enc := json.NewEncoder(os.Stdout)
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
@@ -67,6 +72,8 @@ func runChild(specJSON string) int {
 			reply, err = sp.Sessions(ctx)
 		case "learnt":
 			reply, err = sp.Learnt(ctx)
+		case "metrics":
+			reply, err = gatherText(reg)
 		case "announced":
 			reply = sp.Announced()
 		case "announce":
@@ -164,4 +171,19 @@ func (p *speakerProc) kill() {
 	}
 	p.cmd.Process.Kill()
 	<-p.dead
+}
+
+// gatherText is the registry in the Prometheus text format.
+func gatherText(reg *prometheus.Registry) (string, error) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			return "", err
+		}
+	}
+	return b.String(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/offload-overlay/offload-overlay/internal/testenv/bgprouter"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,6 +75,20 @@ func TestAnnounceToBIRD(t *testing.T) {
 	}
 	if len(ss) != 1 || ss[0].PrefixesSent != 2 || ss[0].Peer != f.nodes[0].routerIPv4 || ss[0].PeerAS != fabricAS || ss[0].Since.IsZero() {
 		t.Errorf("sessions of node1: %+v, want one established with 2 prefixes sent to %s AS %d", ss, f.nodes[0].routerIPv4, fabricAS)
+	}
+
+	var text string
+	if err := sp[0].call("metrics", &text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`offload_overlay_bgp_session_established{peer="10.201.1.1",peer_as="65000"} 1`,
+		`offload_overlay_bgp_prefixes_sent{peer="10.201.1.1",peer_as="65000"} 2`,
+		`offload_overlay_bgp_announced_prefixes 2`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s:\n%s", want, text)
+		}
 	}
 
 	// A new pod CIDR replaces the old one.
