@@ -91,6 +91,9 @@ func (l *Lab) startControlPlane() (err error) {
 // kube-controller-manager (spec.podCIDRs) would.
 func (l *Lab) createNode(ctx context.Context, n *Node) error {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}}}
+	for k, v := range l.bgpLabels(n) {
+		node.Labels[k] = v
+	}
 	for _, p := range n.PodCIDRs {
 		node.Spec.PodCIDRs = append(node.Spec.PodCIDRs, p.String())
 	}
@@ -157,6 +160,7 @@ func (l *Lab) StartAgent(n *Node) error {
 	for _, c := range l.cfg.ClusterCIDRs {
 		args = append(args, "--cluster-cidr", c)
 	}
+	args = append(args, l.bgpArgs()...)
 	args = append(args, l.cfg.AgentArgs...)
 	p, err := k8senv.StartProcess("agent-"+n.Name, "ip", args, filepath.Join(n.Dir, "agent.log"), nil)
 	if err != nil {
