@@ -51,39 +51,38 @@ func runChild(specJSON string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
-	sp, err := Start(ctx, Options{Config: spec.Config, NodeIPs: spec.NodeIPs, Logger: log})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start:", err)
-		return 1
-	}
-	if err := sp.Announce(ctx, spec.Announce); err != nil {
-		fmt.Fprintln(os.Stderr, "announce:", err)
+	m := NewManager(log, nil)
+	if err := m.Ensure(ctx, spec.Config, spec.NodeIPs, spec.Announce.PodCIDRs); err != nil {
+		fmt.Fprintln(os.Stderr, "ensure:", err)
 		return 1
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(sp))
+	reg.MustRegister(NewCollector(m.Speaker))
 	enc := json.NewEncoder(os.Stdout)
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		cmd, arg, _ := strings.Cut(sc.Text(), " ")
 		var reply any
+		var err error
 		switch cmd {
 		case "sessions":
-			reply, err = sp.Sessions(ctx)
+			var st Status
+			st, err = m.Status(ctx)
+			reply = st.Sessions
+		case "status":
+			reply, err = m.Status(ctx)
 		case "learnt":
-			reply, err = sp.Learnt(ctx)
+			reply, err = m.Learnt(ctx)
 		case "metrics":
 			reply, err = gatherText(reg)
-		case "announced":
-			reply = sp.Announced()
-		case "announce":
+		case "announce": // new pod CIDRs, same node
 			var a bgptypes.Announcement
 			if err = json.Unmarshal([]byte(arg), &a); err == nil {
-				err = sp.Announce(ctx, a)
+				err = m.Ensure(ctx, spec.Config, spec.NodeIPs, a.PodCIDRs)
 			}
 			reply = "ok"
-		case "close":
-			err = sp.Close(ctx)
+		case "close": // BGP turned off
+			err = m.Ensure(ctx, bgpconfig.Config{}, spec.NodeIPs, nil)
 			reply = "ok"
 		default:
 			err = fmt.Errorf("unknown command %q", cmd)
@@ -92,6 +91,12 @@ func runChild(specJSON string) int {
 			reply = map[string]string{"error": err.Error()}
 		}
 		enc.Encode(reply)
+	}
+	// stdin closed: the agent exits (abandoned with graceful restart,
+	// closed without).
+	if err := m.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "shutdown:", err)
+		return 1
 	}
 	return 0 // stdin closed: exit without saying goodbye (Abandon)
 }

@@ -17,17 +17,18 @@ import (
 //	offload_overlay_bgp_prefixes_received{peer,peer_as}
 //	offload_overlay_bgp_announced_prefixes  (this node's pod CIDRs handed to the speaker)
 type Collector struct {
-	s                                   *Speaker
+	speaker                             func() *Speaker
 	established, uptime, sent, received *prometheus.Desc
 	announced                           *prometheus.Desc
 }
 
-// NewCollector describes s's metrics; register it on the agent's registry.
-func NewCollector(s *Speaker) *Collector {
+// NewCollector describes the metrics of the speaker speaker returns (nil:
+// BGP off, only the announced count, 0); register it on the agent's registry.
+func NewCollector(speaker func() *Speaker) *Collector {
 	const ns = "offload_overlay_bgp"
 	labels := []string{"peer", "peer_as"}
 	return &Collector{
-		s:           s,
+		speaker:     speaker,
 		established: prometheus.NewDesc(ns+"_session_established", "1 when the BGP session with the peer is Established.", labels, nil),
 		uptime:      prometheus.NewDesc(ns+"_session_uptime_seconds", "Seconds since the BGP session was established (0 when down).", labels, nil),
 		sent:        prometheus.NewDesc(ns+"_prefixes_sent", "Pod CIDRs announced to the peer.", labels, nil),
@@ -45,10 +46,15 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(c.announced, prometheus.GaugeValue, float64(len(c.s.Announced())))
+	sp := c.speaker()
+	if sp == nil {
+		ch <- prometheus.MustNewConstMetric(c.announced, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.announced, prometheus.GaugeValue, float64(len(sp.Announced())))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	sessions, err := c.s.Sessions(ctx)
+	sessions, err := sp.Sessions(ctx)
 	if err != nil {
 		return
 	}
