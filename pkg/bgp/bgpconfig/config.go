@@ -76,15 +76,21 @@ type Config struct {
 // Enabled reports whether this node runs a BGP speaker.
 func (c Config) Enabled() bool { return c.AS != 0 }
 
-// Validate checks what only the whole configuration can tell, after the
-// per-node overrides: a speaker needs a peer, and no peer twice.
+// Validate checks the whole configuration of one node, after its Node's
+// overrides (WithNode): with BGP on, a peer is required.
 func (c Config) Validate() error {
-	if !c.Enabled() {
-		return nil
+	if err := c.validateValues(); err != nil || !c.Enabled() {
+		return err
 	}
 	if len(c.Peers) == 0 {
 		return &FlagError{Flag: FlagPeer, Err: fmt.Errorf("at least one peer is required when BGP is on (AS %d); set --%s ADDRESS:AS or the Node's %s", c.AS, FlagPeer, LabelPeers)}
 	}
+	return nil
+}
+
+// validateValues checks what the flags alone can tell: no peer twice, a
+// hold time RFC 4271 allows. The peers may still come from Node labels.
+func (c Config) validateValues() error {
 	seen := map[netip.Addr]bool{}
 	for _, p := range c.Peers {
 		if seen[p.Address] {

@@ -41,7 +41,7 @@ func TestParse(t *testing.T) {
 		{name: "bad as", args: []string{"--bgp-as", "x"}, errFlag: FlagAS},
 		{name: "as trans", args: []string{"--bgp-as", "23456"}, errFlag: FlagAS},
 		{name: "as too big", args: []string{"--bgp-as", "4294967296"}, errFlag: FlagAS},
-		{name: "no peer", args: []string{"--bgp-as", "64512"}, errFlag: FlagPeer},
+		{name: "as without peer: peers from the Node", args: []string{"--bgp-as", "64512"}, want: Config{AS: 64512, HoldTime: DefaultHoldTime, RestartTime: DefaultRestartTime}},
 		{name: "peer without as", args: []string{"--bgp-as", "1", "--bgp-peer", "10.0.0.1"}, errFlag: FlagPeer},
 		{name: "peer as 0", args: []string{"--bgp-as", "1", "--bgp-peer", "10.0.0.1:0"}, errFlag: FlagPeer},
 		{name: "peer multicast", args: []string{"--bgp-as", "1", "--bgp-peer", "224.0.0.1:2"}, errFlag: FlagPeer},
@@ -94,6 +94,7 @@ func TestWithNode(t *testing.T) {
 		{name: "rack label", labels: map[string]string{LabelAS: "64513", LabelPeers: "10.0.2.254-65001_10.0.2.253-65001"}, wantAS: 64513, wantPeers: "10.0.2.254:65001,10.0.2.253:65001"},
 		{name: "annotation wins, ipv6", labels: map[string]string{LabelPeers: "10.0.2.254-65001"}, ann: map[string]string{LabelPeers: "[fd00:2::fe]:65001"}, wantAS: 64512, wantPeers: "[fd00:2::fe]:65001"},
 		{name: "rack without bgp", labels: map[string]string{LabelAS: "0"}, wantAS: 0, wantPeers: "10.0.1.254:65000"},
+		{name: "no peer anywhere", labels: map[string]string{LabelPeers: ""}, errKey: FlagPeer},
 		{name: "bad label as", labels: map[string]string{LabelAS: "abc"}, errKey: LabelAS},
 		{name: "bad label peers", labels: map[string]string{LabelPeers: "10.0.2.254"}, errKey: LabelPeers},
 	}

@@ -72,8 +72,8 @@ func (p *peerList) Set(v string) error {
 	return nil
 }
 
-// Parse validates the flag values. Per-node overrides (WithNode) and
-// Validate come after it, once the Node is known.
+// Parse validates the flag values. --bgp-as without --bgp-peer is valid
+// here: the peers may come from the Node (WithNode validates the result).
 func Parse(r Raw) (Config, error) {
 	c := Config{GracefulRestart: r.GracefulRestart, Import: r.Import, RestartTime: DefaultRestartTime}
 	var err error
@@ -94,7 +94,7 @@ func Parse(r Raw) (Config, error) {
 	if c.HoldTime, err = parseHoldTime(r.HoldTime); err != nil {
 		return Config{}, err
 	}
-	return c, c.Validate()
+	return c, c.validateValues()
 }
 
 // ParseAS reads an AS number: plain (4200000001) or asdot (64086.59905).
