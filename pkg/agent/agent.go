@@ -24,6 +24,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/bgp"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -90,15 +91,22 @@ type Agent struct {
 	lastPeers   uint64 // key of the peers file's content (peerstate.go)
 	conditionOK bool
 	released    bool // releaseStartupMemory ran
+	// BGP (bgp.go): the speaker, its last status, the peers that announce.
+	bgp          *bgp.Manager
+	bgpStatus    bgp.Status
+	bgpPeers     map[string]bool
+	bgpConfigErr string
 
 	// Shared with the probe goroutine.
-	mu         sync.Mutex
-	probeOK    map[string]bool
-	targets    []probeTarget
-	probeKick  chan struct{}
-	ready      atomic.Bool
-	reprobe    atomic.Bool
-	lastSyncAt atomic.Int64
+	mu        sync.Mutex
+	probeOK   map[string]bool
+	targets   []probeTarget
+	probeKick chan struct{}
+	ready     atomic.Bool
+	// bgpSessionState is each session's last state (gobgp's goroutine).
+	bgpSessionState map[netip.Addr]string
+	reprobe         atomic.Bool
+	lastSyncAt      atomic.Int64
 }
 
 // Keys on the work queue: a node change asks for an incremental sync;
@@ -124,8 +132,11 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
 		applied: map[string]Path{}, parsed: newPeerCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
 		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
-		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
+		nodeRef:         &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
+		bgpSessionState: map[netip.Addr]string{},
 	}
+	a.bgp = a.newBGPManager()
+	a.reg.MustRegister(bgp.NewCollector(a.bgp.Speaker))
 	return a, nil
 }
 
@@ -176,6 +187,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.timers(ctx)
 	a.queue.ShutDown()
 	wg.Wait()
+	if err := a.bgp.Shutdown(context.Background()); err != nil {
+		a.log.Warn("stopping BGP", "err", err)
+	}
 	a.log.Info("agent stopped; datapath left in place")
 	return nil
 }
@@ -286,6 +300,7 @@ func trimNode(obj any) (any, error) {
 	if v, ok := n.Annotations[nodeinfo.AnnotationKey]; ok {
 		t.Annotations = map[string]string{nodeinfo.AnnotationKey: v}
 	}
+	keepBGPKeys(n, t)
 	t.Spec.PodCIDR, t.Spec.PodCIDRs = n.Spec.PodCIDR, n.Spec.PodCIDRs
 	t.Status.Addresses, t.Status.Conditions = n.Status.Addresses, n.Status.Conditions
 	return t, nil
@@ -294,7 +309,7 @@ func trimNode(obj any) (any, error) {
 func relevantChange(o, n *corev1.Node) bool {
 	if o.Annotations[nodeinfo.AnnotationKey] != n.Annotations[nodeinfo.AnnotationKey] ||
 		o.Spec.PodCIDR != n.Spec.PodCIDR || len(o.Spec.PodCIDRs) != len(n.Spec.PodCIDRs) ||
-		len(o.Status.Addresses) != len(n.Status.Addresses) {
+		len(o.Status.Addresses) != len(n.Status.Addresses) || bgpKeysChanged(o, n) {
 		return true
 	}
 	for i := range o.Spec.PodCIDRs {

@@ -39,6 +39,7 @@ func sideOf(f nodeinfo.Facts, other string) decision.Side {
 		UplinkMTU:                  f.UplinkMTU,
 		NativeProbeOK:              f.NativeProbe[other],
 		UnderlayCarriesPeerPodCIDR: f.UnderlayRoutes[other],
+		BGPAnnounced:               f.BGP,
 	}
 }
 

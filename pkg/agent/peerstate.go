@@ -63,6 +63,7 @@ func (a *Agent) peersKey(peers []Peer, paths []Path) (uint64, bool) {
 	addr := func(x netip.Addr) { b := x.As16(); h.Write(b[:]) }
 	num(a.factsGen)
 	num(a.up.MTU)
+	h.WriteString(a.bgpKey())
 	h.WriteString(a.local.Name)
 	for _, p := range paths {
 		h.WriteString(p.Peer)
@@ -96,7 +97,7 @@ func (a *Agent) peersFile(peers []Peer, paths []Path) *peerstate.File {
 		byName[peers[i].Name] = &peers[i]
 	}
 	f := &peerstate.File{AgentVersion: version.Version, Node: a.cfg.NodeName,
-		Config: peerstate.ConfigOf(a.cfg.Decision), Peers: []peerstate.Peer{}}
+		Config: peerstate.ConfigOf(a.cfg.Decision), Peers: []peerstate.Peer{}, BGP: a.bgpRecord()}
 	for _, p := range paths {
 		n := len(f.Peers)
 		if n == 0 || f.Peers[n-1].Name != p.Peer {

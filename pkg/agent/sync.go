@@ -38,6 +38,10 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	a.parsed.begin()
 	peers, ignored, waiting := selectPeersWith(a.parsed.parse, a.local, a.cfg.ClusterCIDRs, nodes)
 	a.parsed.end()
+	if own := ownNode(nodes, a.cfg.NodeName); own != nil {
+		a.ensureBGP(ctx, own)
+	}
+	a.noticePeerBGP(peers)
 	a.facts.NativeProbe, a.facts.UnderlayRoutes = a.probeResults(peers), a.underlayRoutes(peers)
 	v := a.computePaths(a.local, a.facts, a.up, peers, a.routeTo)
 	v.ignored = append(ignored, v.ignored...)

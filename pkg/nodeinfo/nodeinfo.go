@@ -30,6 +30,10 @@ type Facts struct {
 	// UnderlayRoutes maps a peer node name to whether this node's tunnel
 	// underlay carries that peer's pod CIDR (decision rule 3).
 	UnderlayRoutes map[string]bool `json:"underlayRoutes,omitempty"`
+	// BGP: this node announces its pod CIDRs over at least one established
+	// BGP session (pkg/bgp). It words decision rule 2's reason and makes
+	// peers re-probe when it changes; the probe still decides.
+	BGP bool `json:"bgp,omitempty"`
 }
 
 // Endpoint is one family's tunnel endpoint on a node.
