@@ -251,6 +251,7 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 	}
 	l.cfg.Progress("kube-apiserver + etcd up on %s (%.1fs)", l.api.env.URL, time.Since(start).Seconds())
 	start = time.Now()
+	agentsStart := start
 	for _, n := range l.Nodes {
 		if err := l.createNode(ctx, n); err != nil {
 			return err
@@ -267,6 +268,12 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 	settled := l.waitSettled(ctx, 20*time.Second)
 	l.cfg.Progress("native probes %s (%.1fs): %s", map[bool]string{true: "settled", false: "still pending"}[settled],
 		time.Since(start).Seconds(), l.modesSummary())
+	if l.cfg.BGP != nil {
+		ok := l.waitBGPNative(ctx, 30*time.Second)
+		l.TimeToNative = time.Since(agentsStart)
+		l.cfg.Progress("BGP: pairs between announcing nodes %s %.1fs after the agents started: %s",
+			map[bool]string{true: "native", false: "NOT all native"}[ok], l.TimeToNative.Seconds(), l.modesSummary())
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/internal/testenv/bgprouter"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgpconfig"
+	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
 // BGP makes the lab's router a top-of-rack BGP router (BIRD, package
@@ -117,4 +118,37 @@ func (l *Lab) bgpArgs() []string {
 		args = append(args, "--"+bgpconfig.FlagGracefulRestart)
 	}
 	return args
+}
+
+// waitBGPNative waits until every announcing node counts every path to
+// another announcing node as native (the probes passed after the
+// announcements), up to timeout.
+func (l *Lab) waitBGPNative(ctx context.Context, timeout time.Duration) bool {
+	var speakers []*Node
+	for _, n := range l.Nodes {
+		if l.cfg.BGP.speaks(n.Name) {
+			speakers = append(speakers, n)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		done := true
+		for _, n := range speakers {
+			st, err := state.Read(n.Dir)
+			if err != nil || st.Modes["native"] < (len(speakers)-1)*len(n.PodCIDRs) {
+				done = false
+			}
+		}
+		if done {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -60,6 +60,9 @@ type Lab struct {
 	cni    *cniRunner
 	router *bgprouter.Router
 	unlock func()
+	// TimeToNative is, with BGP, the time from the agents' start until every
+	// pair of announcing nodes was native (announcement + probes).
+	TimeToNative time.Duration
 	// HoldLock keeps the prefix lock after Down until Unlock, so that a
 	// caller can inspect the machine before another run of the same prefix
 	// starts (the teardown test).
