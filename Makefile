@@ -76,7 +76,7 @@ image:
 # namespaces with containerd + kubelet + kube-proxy), offload-overlay installed with
 # kubectl apply of conf/kubernetes/offload-overlay.yaml, then the checks (e2e/cluster).
 e2e-cluster: build ref-plugins k8s-bins
-	OO_REQUIRE_K8S=1 go test -count=1 -timeout 15m -v ./e2e/k8senv/ ./e2e/cluster/
+	OO_REQUIRE_K8S=1 go test -count=1 -timeout 15m -v ./internal/testenv/k8senv/ ./e2e/cluster/
 
 # e2e-kind: the same install on kind (needs docker + kind; prints "skipped" otherwise).
 e2e-kind:

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/offload-overlay/offload-overlay/e2e/bench/cnilat"
-	"github.com/offload-overlay/offload-overlay/e2e/cnienv"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/cnienv"
 )
 
 // BenchmarkCNILatency prints ADD/DEL p50/p90 of offload-overlay, ptp

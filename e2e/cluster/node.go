@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 )
 
 //go:embed node-init.sh

@@ -5,8 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 )
 
 func netnsPath(name string) string { return topo.NetnsPath(name) }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/offload-overlay/offload-overlay/e2e/k8senv"
 	"github.com/offload-overlay/offload-overlay/e2e/perf"
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 	"github.com/offload-overlay/offload-overlay/pkg/doctor"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/state"

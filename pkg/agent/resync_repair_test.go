@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/e2e/dplab"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/e2e/dplab"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"

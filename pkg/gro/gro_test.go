@@ -5,7 +5,7 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 
-	"github.com/offload-overlay/offload-overlay/e2e/dplab"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
 	"github.com/offload-overlay/offload-overlay/pkg/gro"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 )

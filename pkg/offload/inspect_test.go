@@ -8,8 +8,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 
+	"github.com/offload-overlay/offload-overlay/internal/testenv/offloadtest"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
-	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtest"
 )
 
 // want is what the kernel must report for one underlay.

@@ -11,8 +11,8 @@ import (
 	"github.com/safchain/ethtool"
 	"github.com/vishvananda/netlink"
 
+	"github.com/offload-overlay/offload-overlay/internal/testenv/offloadtest"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
-	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtest"
 )
 
 // The verdict must match what the kernel does: with tunnel segmentation on

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/offload-overlay/offload-overlay/internal/testenv/offloadtest"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
-	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtest"
 )
 
 // TestInspectIfaceVia: a bridge uplink walked from its name alone counts

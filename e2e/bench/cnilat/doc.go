@@ -1,6 +1,6 @@
 // Package cnilat measures CNI ADD and DEL latency the way a runtime sees it:
 // through libcni, one process per plugin invocation, host-local IPAM, in a
-// throwaway node netns per plugin (e2e/cnienv).
+// throwaway node netns per plugin (internal/testenv/cnienv).
 //
 // Why interleaved: on a shared 2-core machine the background load drifts
 // by more than the differences being measured. Pod i of every plugin is

@@ -11,7 +11,7 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/plugins/pkg/ns"
 
-	"github.com/offload-overlay/offload-overlay/e2e/cnienv"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/cnienv"
 )
 
 // Options configure Measure.

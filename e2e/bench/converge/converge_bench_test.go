@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/e2e/dplab"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"

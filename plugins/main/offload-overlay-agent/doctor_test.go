@@ -9,10 +9,10 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 
+	"github.com/offload-overlay/offload-overlay/internal/testenv/offloadtest"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/doctor"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
-	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtest"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 
-	"github.com/offload-overlay/offload-overlay/e2e/cnienv"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/cnienv"
 )
 
 var (
