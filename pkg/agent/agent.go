@@ -96,6 +96,10 @@ type Agent struct {
 	bgpStatus    bgp.Status
 	bgpPeers     map[string]bool
 	bgpConfigErr string
+	// bgpAnnouncing is the published "bgp" fact; bgpSeedUntil keeps our
+	// previous instance's true through a graceful restart (seedBGP).
+	bgpAnnouncing bool
+	bgpSeedUntil  time.Time
 
 	// Shared with the probe goroutine.
 	mu        sync.Mutex
@@ -376,6 +380,7 @@ func (a *Agent) seedProbes(n *corev1.Node) {
 	for peer, ok := range prev.NativeProbe {
 		a.probeOK[peer] = ok
 	}
+	a.seedBGP(prev.BGP)
 }
 
 // initNode inspects the uplink and tunnel support, creates the tunnel
@@ -402,7 +407,7 @@ func (a *Agent) initNode(ctx context.Context) error {
 	a.up, a.setup = up, setup
 	a.factsGen++
 	a.facts = nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: version.Version,
-		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU}
+		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU, BGP: a.bgpAnnouncing}
 	for _, ip := range a.local.IPs {
 		ep := nodeinfo.Endpoint{IP: ip.String()}
 		if mac := setup.VTEPMACs[famIndex(ip)]; mac != nil {

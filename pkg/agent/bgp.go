@@ -48,11 +48,37 @@ func (a *Agent) ensureBGP(ctx context.Context, own *corev1.Node) {
 		a.log.Warn("reading BGP sessions", "err", err)
 	}
 	a.bgpStatus = st
-	if st.Announcing != a.facts.BGP {
-		a.log.Info("BGP announcement state", "announcing", st.Announcing, "prefixes", st.Announced)
-		a.facts.BGP = st.Announcing
-		a.factsGen++
+	announcing := st.Announcing
+	if !announcing && a.bgpAnnouncing && time.Now().Before(a.bgpSeedUntil) && cfg.GracefulRestart {
+		announcing = true // the router keeps our routes while our sessions come back
+	}
+	if st.Announcing || !cfg.GracefulRestart {
+		a.bgpSeedUntil = time.Time{}
+	}
+	if !st.Announcing && anyEstablished(st.Sessions) {
+		// Sessions come up and gobgp sends after the router's End-of-RIB:
+		// look again shortly (the session watch reports states, not sends).
+		a.queue.AddAfter(keySync, time.Second)
+	}
+	if announcing != a.bgpAnnouncing {
+		a.log.Info("BGP announcement state", "announcing", announcing, "prefixes", st.Announced)
+		a.bgpAnnouncing = announcing
 		a.reprobeForBGP()
+	}
+	if a.facts.BGP != a.bgpAnnouncing {
+		a.facts.BGP = a.bgpAnnouncing
+		a.factsGen++
+	}
+}
+
+// seedBGP starts from what our previous instance published: after a
+// graceful restart the router still routes our pod CIDRs, so the fact
+// stays true (no reason flap at the peers) until our sessions are back or
+// the restart time ran out.
+func (a *Agent) seedBGP(prev bool) {
+	if prev && a.cfg.BGP.GracefulRestart {
+		a.bgpAnnouncing = true
+		a.bgpSeedUntil = time.Now().Add(a.cfg.BGP.RestartTime)
 	}
 }
 
@@ -161,4 +187,13 @@ func (a *Agent) bgpKey() string {
 		return ""
 	}
 	return fmt.Sprint(*rec)
+}
+
+func anyEstablished(ss []bgptypes.Session) bool {
+	for _, s := range ss {
+		if s.Established() {
+			return true
+		}
+	}
+	return false
 }
