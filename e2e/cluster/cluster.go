@@ -278,7 +278,7 @@ func (c *Cluster) buildImages() error {
 	s := time.Now()
 	testimg := filepath.Join(c.Dir, "testimg")
 	for _, tool := range []string{"testimg", "cnidrive"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(c.Dir, tool), "./e2e/cluster/"+tool)
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(c.Dir, tool), "./e2e/cluster/cmd/"+tool)
 		cmd.Dir, cmd.Env = c.opts.Repo, append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building %s: %w: %s", tool, err, out)

@@ -97,7 +97,7 @@ func ProjectImage(ref, repo, refCNIDir string) (*Image, error) {
 }
 
 // TestImages are the pause image and the test tool image, both from one
-// static Go binary (e2e/cluster/testimg).
+// static Go binary (e2e/cluster/cmd/testimg).
 func TestImages(testimgBin string) []*Image {
 	pause := NewImage(PauseImage, "/pause")
 	pause.AddFile(testimgBin, "/pause", 0o755)

@@ -50,7 +50,7 @@ export KUBECONFIG=$KUBECONFIG_FILE
 phase "kind cluster $NAME (nodes NotReady: no CNI)"
 
 kind load docker-image "$IMAGE" --name "$NAME"
-CGO_ENABLED=0 go build -trimpath -o "$WORK/testimg" ./e2e/cluster/testimg
+CGO_ENABLED=0 go build -trimpath -o "$WORK/testimg" ./e2e/cluster/cmd/testimg
 go run ./e2e/cluster/cmd/ooc-testimage -testimg "$WORK/testimg" -o "$WORK/testimg.tar"
 kind load image-archive "$WORK/testimg.tar" --name "$NAME"
 phase "images loaded"

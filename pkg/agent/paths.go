@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/mtu"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
 
@@ -138,21 +139,12 @@ func (a *Agent) probeFor(local LocalNode, rt Route, peerCIDR netip.Prefix, fam i
 // MTU the decision would give an off-link peer of this node's own kind, so
 // pods created before the first peer appears do not need a smaller MTU later.
 func (a *Agent) podMTU(local LocalNode, lf nodeinfo.Facts, up Uplink, paths []Path) (int, bool) {
-	mtu, allNative, any := 0, true, false
-	for _, p := range paths {
-		if p.Mode == decision.ModeUnreachable {
-			continue
-		}
-		any = true
-		if p.Mode != decision.ModeNative {
-			allNative = false
-		}
-		if p.MTU > 0 && (mtu == 0 || p.MTU < mtu) {
-			mtu = p.MTU
-		}
+	in := make([]mtu.Path, len(paths))
+	for i, p := range paths {
+		in[i] = mtu.Path{MTU: p.MTU, Reachable: p.Mode != decision.ModeUnreachable, Native: p.Mode == decision.ModeNative}
 	}
-	if any && mtu > 0 {
-		return mtu, allNative
+	if m, allNative, ok := mtu.PodMTU(in); ok {
+		return m, allNative
 	}
 	self := sideOf(lf, local.Name)
 	self.UplinkMTU = up.MTU

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/mtu"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
@@ -265,7 +266,7 @@ func (a *Agent) writeReady(v view, full bool) {
 	for _, c := range a.local.PodCIDRs {
 		s.PodCIDRs = append(s.PodCIDRs, c.String())
 	}
-	if v.allNat && a.up.GSOMaxSize > 65536 && a.up.GROMaxSize > 65536 {
+	if v.allNat && a.up.GSOMaxSize > mtu.BigTCPThreshold && a.up.GROMaxSize > mtu.BigTCPThreshold {
 		s.GSOMaxSize, s.GROMaxSize = min(a.up.GSOMaxSize, bigTCPLimit), min(a.up.GROMaxSize, bigTCPLimit)
 	}
 	key, _ := json.Marshal(s)

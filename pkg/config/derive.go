@@ -7,12 +7,9 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 
+	"github.com/offload-overlay/offload-overlay/pkg/mtu"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
-
-// BigTCPThreshold is the legacy GSO/GRO ceiling (64 KiB). Sizes above it turn
-// BIG TCP on; at or below it the kernel defaults are left alone.
-const BigTCPThreshold = 65536
 
 // HostLocal is the IPAM plugin whose ranges the plugin fills from the
 // node's pod CIDRs.
@@ -39,7 +36,7 @@ type Derived struct {
 // when there is none; uplinkMTU is called only when neither the config nor the
 // state gives an MTU.
 func (c *NetConf) Derive(node *state.NodeState, uplinkMTU func() (int, error)) (*Derived, error) {
-	mtu, err := c.podMTU(node, uplinkMTU)
+	podMTU, err := c.podMTU(node, uplinkMTU)
 	if err != nil {
 		return nil, err
 	}
@@ -47,17 +44,19 @@ func (c *NetConf) Derive(node *state.NodeState, uplinkMTU func() (int, error)) (
 	if err != nil {
 		return nil, err
 	}
-	d := &Derived{MTU: mtu, IPAMConf: ipamConf}
-	if node != nil && node.GSOMaxSize > BigTCPThreshold {
+	d := &Derived{MTU: podMTU, IPAMConf: ipamConf}
+	if node != nil && node.GSOMaxSize > mtu.BigTCPThreshold {
 		d.GSOMaxSize = node.GSOMaxSize
 	}
-	if node != nil && node.GROMaxSize > BigTCPThreshold {
+	if node != nil && node.GROMaxSize > mtu.BigTCPThreshold {
 		d.GROMaxSize = node.GROMaxSize
 	}
 	return d, nil
 }
 
-// podMTU picks the MTU: config, then node state, then the uplink.
+// podMTU picks the MTU: config, then node state, then the uplink. It picks,
+// it does not compute: the agent computes the pod MTU from its paths
+// (mtu.PodMTU) and publishes it in the node state.
 func (c *NetConf) podMTU(node *state.NodeState, uplinkMTU func() (int, error)) (int, error) {
 	switch {
 	case c.MTU > 0:

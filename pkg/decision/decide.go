@@ -160,7 +160,8 @@ func nested(in Input, kind Mode, rule int) Result {
 		fmt.Sprintf("allowNestedEncap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
 			label(kind), tunnelNames(in), offload.LabRatioNestedEncap),
 		fmt.Sprintf("pod MTU %d = underlay MTU %d - %d (%s)", r.MTU, in.Local.UplinkMTU, r.Overhead, overheadBreakdown(kind, in.IPv6Underlay)),
-		"remedy: route the pod CIDRs over the tunnel underlay instead (rule 3 then picks native over it, 0.78x native in the lab)",
+		fmt.Sprintf("remedy: route the pod CIDRs over the tunnel underlay instead (rule 3 then picks native over it, %.2fx native in the lab)",
+			offload.LabRatioNativeOverTunnel),
 	}
 	return r
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/offload-overlay/offload-overlay/pkg/mtu"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
 
@@ -245,7 +246,7 @@ func TestIPv6UnderlayNeedsCsumSegmentation(t *testing.T) {
 	noCsum := offload.Verdict{TunnelSegmentation: true, Blocker: ""}
 	in := Input{Local: side(noCsum, false), Peer: side(capable, false), IPv6Underlay: true}
 	r := Decide(Config{}, in)
-	if r.Mode != ModeVXLAN || r.Segmentation != SegSoftware || r.MTU != 1430 || r.Overhead != VXLANOverheadIPv6 {
+	if r.Mode != ModeVXLAN || r.Segmentation != SegSoftware || r.MTU != 1430 || r.Overhead != mtu.VXLANOverheadIPv6 {
 		t.Errorf("IPv6 outer without csum segmentation: %+v", r)
 	}
 	in.IPv6Underlay = false

@@ -29,7 +29,8 @@
 // without allowNestedEncap, and a forced Geneve on a kernel without it is
 // unreachable with that reason rather than silently VXLAN.
 //
-// Overheads are named constants with their byte breakdown (VXLAN over IPv4:
-// 20 + 8 + 8 + 14 = 50; over IPv6: 70); PodMTU subtracts the largest one in
-// use, so a node whose peers are all native keeps its full uplink MTU.
+// Overheads come from one table of named header sizes (package mtu, VXLAN
+// over IPv4: 20 + 8 + 8 + 14 = 50; over IPv6: 70); a result's MTU is the
+// uplink MTU minus its overhead, and mtu.PodMTU takes the smallest in use, so
+// a node whose peers are all native keeps its full uplink MTU.
 package decision

@@ -17,25 +17,3 @@ func TestOverheads(t *testing.T) {
 		}
 	}
 }
-
-func TestPodMTU(t *testing.T) {
-	native := Result{Mode: ModeNative}
-	vx4 := Result{Mode: ModeVXLAN, Overhead: VXLANOverheadIPv4}
-	vx6 := Result{Mode: ModeVXLAN, Overhead: VXLANOverheadIPv6}
-	gone := Result{Mode: ModeUnreachable, Overhead: 999}
-	for _, c := range []struct {
-		name    string
-		results []Result
-		want    int
-	}{
-		{"no peers", nil, 1500},
-		{"all native", []Result{native, native}, 1500},
-		{"one vxlan", []Result{native, vx4}, 1450},
-		{"ipv6 outer wins", []Result{vx4, vx6, native}, 1430},
-		{"unreachable ignored", []Result{native, gone}, 1500},
-	} {
-		if got := PodMTU(c.results, 1500); got != c.want {
-			t.Errorf("%s: PodMTU = %d, want %d", c.name, got, c.want)
-		}
-	}
-}

@@ -39,31 +39,6 @@ func InspectIn(netns ns.NetNS, t Target) (*Path, error) {
 	return p, nil
 }
 
-// InspectAt is Inspect inside the network namespace mounted at nsPath
-// (e.g. /var/run/netns/node1; "" for the caller's).
-// Equivalent to: `ip netns exec NAME ...`.
-func InspectAt(nsPath string, t Target) (*Path, error) {
-	if nsPath == "" {
-		return Inspect(t)
-	}
-	netns, err := ns.GetNS(nsPath)
-	if err != nil {
-		return nil, fmt.Errorf("opening netns %s: %w", nsPath, err)
-	}
-	defer netns.Close()
-	return InspectIn(netns, t)
-}
-
-// InspectPeer is the path towards a peer node IP (the default route when
-// peer is nil), with its verdict. This is what the agent publishes.
-func InspectPeer(netns ns.NetNS, peer net.IP) (*Path, Verdict, error) {
-	p, err := InspectIn(netns, Target{Dest: peer})
-	if err != nil {
-		return nil, Verdict{}, err
-	}
-	return p, VerdictOf(p), nil
-}
-
 // RoutesVia reports whether the route towards the first address of prefix
 // leaves by device dev, i.e. whether a tunnel underlay named dev carries
 // that prefix (decision rule 3). Only kernel routes are consulted: a

@@ -57,10 +57,11 @@ func TestInspectUnderlays(t *testing.T) {
 			if w.peer != nil {
 				peer = w.peer
 			}
-			p, v, err := offload.InspectPeer(n, peer)
+			p, err := offload.InspectIn(n, offload.Target{Dest: peer})
 			if err != nil {
-				t.Fatalf("InspectPeer: %v", err)
+				t.Fatalf("InspectIn: %v", err)
 			}
+			v := offload.VerdictOf(p)
 			checkPath(t, p, w)
 			if v.TunnelSegmentation != w.seg || v.TunnelSegmentationCsum != w.segCsum || v.UnderlayTunnel != w.tunnel {
 				t.Errorf("verdict = %+v, want seg %v csum %v tunnel %q", v, w.seg, w.segCsum, w.tunnel)
@@ -116,10 +117,6 @@ func TestInspectOnLinkAndDefault(t *testing.T) {
 	}
 	if p.OnLink || !p.Gateway.Equal(net.ParseIP("10.0.0.254")) || p.Egress != "eth0" {
 		t.Errorf("default path = onLink %v gw %v egress %s", p.OnLink, p.Gateway, p.Egress)
-	}
-	p, err = offload.InspectAt(n.Path(), offload.Target{Dest: offloadtest.OnLinkPeer})
-	if err != nil || !p.OnLink || p.Egress != "eth0" {
-		t.Fatalf("InspectAt(%s) = %+v, %v", n.Path(), p, err)
 	}
 	p, err = offload.InspectIn(n, offload.Target{Iface: "sw0"})
 	if err != nil || p.Egress != "sw0" {

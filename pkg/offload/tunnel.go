@@ -35,9 +35,6 @@ var tunnelKinds = map[string]string{
 // reported as "tun"), or "" when the kind is not a tunnel.
 func TunnelKind(kind string) string { return tunnelKinds[kind] }
 
-// IsTunnel reports whether an rtnetlink link kind is a tunnel.
-func IsTunnel(kind string) bool { return tunnelKinds[kind] != "" }
-
 // linkKind returns the rtnetlink kind of l; netlink reports the kernel's
 // kind string except for tun/tap ("tuntap") and links without IFLA_INFO_KIND
 // (physical NICs: "device").

@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
 
 // Kind is a tunnel device type.
@@ -80,10 +82,6 @@ type Device struct {
 	// deleted and created again ("vni: 1 vs 2"); empty otherwise.
 	Recreated string
 }
-
-// ErrUnsupported is returned (wrapped) when the kernel cannot create the
-// device type ("Unknown device type", EOPNOTSUPP).
-var ErrUnsupported = errors.New("tunnel device type not supported by this kernel")
 
 func family(ip netip.Addr) int {
 	if ip.Is4() || ip.Is4In6() {
@@ -235,7 +233,7 @@ func create(h *netlink.Handle, want netlink.Link) (netlink.Link, error) {
 	name := want.Attrs().Name
 	if err := h.LinkAdd(want); err != nil {
 		if errors.Is(err, unix.EOPNOTSUPP) {
-			return nil, fmt.Errorf("creating %s device %q: %w (%w)", want.Type(), name, ErrUnsupported, err)
+			return nil, fmt.Errorf("creating %s device %q: %w (%w)", want.Type(), name, offload.ErrKindUnsupported, err)
 		}
 		return nil, fmt.Errorf("creating %s device %q: %w", want.Type(), name, err)
 	}

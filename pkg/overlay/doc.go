@@ -30,11 +30,12 @@
 //     source that the peer's rp_filter accepts on its tunnel device and that
 //     MASQUERADE picks predictably (addr.go says why not a route src).
 //   - The MTU is the uplink MTU minus the encapsulation overhead of that
-//     family (VXLANOverheadIPv4, VXLANOverheadIPv6), never subtracted twice.
+//     family (mtu.VXLANOverheadIPv4, mtu.VXLANOverheadIPv6), never subtracted twice.
 //   - Geneve has no FDB, so a Geneve device is created in external
 //     (collect_md) mode; routes would carry the remote per peer. The lab
 //     kernel has no Geneve ("Unknown device type"), so Ensure reports
-//     ErrUnsupported (errors.Is) and callers fall back to VXLAN.
+//     offload.ErrKindUnsupported (errors.Is, the same sentinel as the
+//     kernel probe offload.ProbeEncapSupport) and callers fall back to VXLAN.
 //
 // Everything in this package is a device we name with the "oo-" prefix, so
 // Teardown and TeardownAll remove only what we created; deleting a device

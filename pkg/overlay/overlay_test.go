@@ -9,6 +9,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
+	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
 
 func TestVTEPMACStable(t *testing.T) {
@@ -153,15 +155,8 @@ func TestEnsureVXLAN(t *testing.T) {
 func TestEnsureGeneve(t *testing.T) {
 	n, up := newNodeNS(t, "192.0.2.1/24")
 	_ = n.Do(func(ns.NetNS) error {
-		ok, err := Supported(nil, KindGeneve)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Ensure(nil, Config{Kind: KindGeneve, LocalIP: netip.MustParseAddr("192.0.2.1"), UplinkIndex: up})
-		if !ok {
-			if !errors.Is(err, ErrUnsupported) {
-				t.Fatalf("Ensure geneve on a kernel without it: %v, want ErrUnsupported", err)
-			}
+		_, err := Ensure(nil, Config{Kind: KindGeneve, LocalIP: netip.MustParseAddr("192.0.2.1"), UplinkIndex: up})
+		if errors.Is(err, offload.ErrKindUnsupported) {
 			t.Skip("kernel has no geneve: Unknown device type")
 		}
 		if err != nil {

@@ -18,12 +18,6 @@ type VethSpec struct {
 	GSOMaxSize, GROMaxSize     int
 }
 
-// VethSpec returns the veth spec of a plan.
-func (p *Plan) VethSpec() VethSpec {
-	return VethSpec{HostName: p.HostVeth, PodIfName: p.IfName, Alias: p.Alias(),
-		MTU: p.MTU, GSOMaxSize: p.GSOMaxSize, GROMaxSize: p.GROMaxSize}
-}
-
 // ErrLinkExists wraps EEXIST from CreateVeth: the host veth name or the pod
 // interface name is taken, and nothing was created.
 var ErrLinkExists = errors.New("link already exists")

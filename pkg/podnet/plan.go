@@ -27,8 +27,6 @@ type Plan struct {
 	HostVeth string
 	// MTU of both veth ends.
 	MTU int
-	// GSOMaxSize and GROMaxSize (BIG TCP), 0 = kernel default.
-	GSOMaxSize, GROMaxSize int
 	// PodAddrs are the pod's addresses, /32 and /128.
 	PodAddrs []*net.IPNet
 	// PodGateways[i] is the next hop of PodAddrs[i]'s family.

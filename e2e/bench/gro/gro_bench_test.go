@@ -1,8 +1,3 @@
-// Package gro measures whether the GRO settings of package gro help the
-// VXLAN datapath: two node namespaces over a veth underlay, one pod each,
-// VXLAN between them, single pinned iperf3 stream, cases interleaved round
-// by round, medians and ratios to the default settings of the same run.
-// It prints figures and asserts nothing.
 package gro
 
 import (
@@ -14,7 +9,6 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
-	"github.com/offload-overlay/offload-overlay/pkg/gro"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 )
@@ -35,20 +29,20 @@ var cases = []setting{
 func apply(b *testing.B, n *dplab.Node, s setting) {
 	err := n.NS.Do(func(ns.NetNS) error {
 		vx := overlay.DeviceName(overlay.KindVXLAN, 4)
-		if _, err := gro.Set(vx, gro.FeatureGRO, s.vxlanGRO); err != nil {
+		if _, err := Set(vx, FeatureGRO, s.vxlanGRO); err != nil {
 			return err
 		}
 		// udp-gro-forwarding needs GRO: turn it off first, on last.
 		if !s.udpFwd {
-			if _, err := gro.Set(n.Uplink, gro.FeatureUDPGROForwarding, false); err != nil {
+			if _, err := Set(n.Uplink, FeatureUDPGROForwarding, false); err != nil {
 				return err
 			}
 		}
-		if _, err := gro.Set(n.Uplink, gro.FeatureGRO, s.uplinkGRO); err != nil {
+		if _, err := Set(n.Uplink, FeatureGRO, s.uplinkGRO); err != nil {
 			return err
 		}
 		if s.udpFwd {
-			_, err := gro.Set(n.Uplink, gro.FeatureUDPGROForwarding, true)
+			_, err := Set(n.Uplink, FeatureUDPGROForwarding, true)
 			return err
 		}
 		return nil
@@ -72,7 +66,7 @@ var underlays = []underlay{{"tunnel segmentation on", true}, {"tunnel segmentati
 func setUnderlay(b *testing.B, n *dplab.Node, u underlay) {
 	err := n.NS.Do(func(ns.NetNS) error {
 		for _, f := range []string{"tx-udp_tnl-segmentation", "tx-udp_tnl-csum-segmentation"} {
-			if _, err := gro.Set(n.Uplink, f, u.tnlSeg); err != nil {
+			if _, err := Set(n.Uplink, f, u.tnlSeg); err != nil {
 				return err
 			}
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	bin := flag.String("testimg", "", "static testimg binary (go build ./e2e/cluster/testimg)")
+	bin := flag.String("testimg", "", "static testimg binary (go build ./e2e/cluster/cmd/testimg)")
 	out := flag.String("o", "testimg.tar", "output tarball")
 	flag.Parse()
 	if *bin == "" {

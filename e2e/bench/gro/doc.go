@@ -1,7 +1,12 @@
-// Package gro sets the receive-offload features the VXLAN datapath may
-// benefit from, with a switch for each, because they help only on some
-// paths and the agent keeps each one only where a measurement showed it
-// helps:
+// Package gro measures whether receive-offload settings help the VXLAN
+// datapath: two node namespaces over a veth underlay, one pod each, VXLAN
+// between them, single pinned iperf3 stream, cases interleaved round by
+// round, medians and ratios to the default settings of the same run
+// (BenchmarkVXLANGRO). It prints figures and asserts nothing.
+//
+// The settings, with a switch for each because they help only on some
+// paths (no production code sets them; this benchmark is their only
+// user):
 //
 //   - rx-gro on the tunnel devices (oo-vxlan4/6): the VXLAN device
 //     re-aggregates decapsulated inner TCP segments (gro_cells) before they
@@ -14,7 +19,7 @@
 //     uplink it only acts when veth's NAPI path is in use.
 //
 // The defaults (DefaultPolicy) follow the lab measurement recorded in the
-// comment of DefaultPolicy; e2e/bench/gro repeats it.
+// comment of DefaultPolicy; BenchmarkVXLANGRO repeats it.
 //
 // The ethtool ioctls act on the network namespace of the calling thread:
 // call Ensure inside ns.Do for another namespace.

@@ -5,8 +5,8 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 
+	"github.com/offload-overlay/offload-overlay/e2e/bench/gro"
 	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
-	"github.com/offload-overlay/offload-overlay/pkg/gro"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 )
 
