@@ -209,3 +209,41 @@ func checkEvent(t *testing.T, l *Lab, node, reason string) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestE2EBGPMixedRacks: racks a and b announce over BGP, rack c has none
+// (Node label offload-overlay.io/bgp-as=0). Pairs decide per pair: a-b
+// native over BGP, anything with c one VXLAN level; everyone reaches
+// everyone.
+func TestE2EBGPMixedRacks(t *testing.T) {
+	spec := topo.Spec{Internet: true, Nodes: []topo.NodeSpec{
+		{Name: "n1", Segment: topo.SegA, NoTunnelOffload: true},
+		{Name: "n2", Segment: topo.SegB, NoTunnelOffload: true},
+		{Name: "n3", Segment: topo.SegC, NoTunnelOffload: true}}}
+	l := upAgentLabConfig(t, Config{Spec: spec, BGP: &BGP{Nodes: []string{"n1", "n2"}}})
+	ctx := context.Background()
+	for _, c := range []struct {
+		a, b, want, reason string
+	}{
+		{"n1", "n2", "native", "announced over BGP, probe verified"},
+		{"n2", "n1", "native", "announced over BGP, probe verified"},
+		{"n1", "n3", "vxlan", ""}, {"n3", "n1", "vxlan", ""},
+		{"n2", "n3", "vxlan", ""}, {"n3", "n2", "vxlan", ""},
+	} {
+		a, b := l.NodeByName(c.a), l.NodeByName(c.b)
+		got, _, err := l.KernelMode(a, l.PodsOn(b.Name)[0].IPv4)
+		if err != nil || got != c.want {
+			t.Errorf("%s -> %s: kernel %s (%v), want %s", c.a, c.b, got, err, c.want)
+		}
+		r, err := doctorAgrees(ctx, l, a, b, c.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all := strings.Join(r.Decision.Reasons, "\n"); string(r.Decision.Mode) != c.want || !strings.Contains(all, c.reason) {
+			t.Errorf("%s -> %s: doctor %s: %s; want %s with %q", c.a, c.b, r.Decision.Mode, all, c.want, c.reason)
+		}
+	}
+	if r, err := l.Doctor(ctx, l.NodeByName("n3"), nil); err != nil || r.BGP != nil {
+		t.Errorf("n3 (bgp-as=0): doctor shows BGP %+v (%v), want none", r.BGP, err)
+	}
+	checkReachability(t, l)
+}
