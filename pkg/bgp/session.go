@@ -32,13 +32,29 @@ func sessionOf(p *api.Peer) bgptypes.Session {
 		}
 	}
 	for _, af := range p.GetAfiSafis() {
-		s.PrefixesSent += int(af.GetState().GetAdvertised())
-		s.PrefixesReceived += int(af.GetState().GetReceived())
 		if af.GetMpGracefulRestart().GetState().GetEnabled() {
 			s.GracefulRestart = true
 		}
 	}
+	for _, af := range p.GetAfiSafis() {
+		s.PrefixesSent += sentPrefixes(af.GetState().GetAdvertised(), s.GracefulRestart)
+		s.PrefixesReceived += int(af.GetState().GetReceived())
+	}
+	if s.GracefulRestart && p.GetGracefulRestart().GetLocalRestarting() {
+		// gobgp holds its updates until the peer's End-of-RIB: nothing
+		// has been sent yet, whatever its adj-out says.
+		s.PrefixesSent = 0
+	}
 	return s
+}
+
+// sentPrefixes is gobgp's "advertised" count for one family without the
+// End-of-RIB marker it counts as a path once graceful restart is negotiated.
+func sentPrefixes(advertised uint64, gr bool) int {
+	if gr && advertised > 0 {
+		advertised--
+	}
+	return int(advertised)
 }
 
 // stateName is RFC 4271's name, lower case (SESSION_STATE_ESTABLISHED -> established).

@@ -132,9 +132,12 @@ func TestGracefulRestartKeepsRoutes(t *testing.T) {
 	f.waitKernel(t, grNode.podCIDR4, grNode.ip4, true)
 	f.waitKernel(t, plainNode.podCIDR4, plainNode.ip4, true)
 	waitEstablished(t, gr, true)
-	if ss, _ := gr.sessions(); len(ss) != 1 || !ss[0].GracefulRestart {
-		t.Errorf("graceful restart not negotiated with BIRD: %+v", ss)
-	}
+	eventually(t, 30*time.Second, "graceful restart negotiated, 2 prefixes sent (End-of-RIB markers not counted)", func() error {
+		if ss, err := gr.sessions(); err != nil || len(ss) != 1 || !ss[0].GracefulRestart || ss[0].PrefixesSent != 2 {
+			return fmt.Errorf("sessions %+v (%v)", ss, err)
+		}
+		return nil
+	})
 
 	var missing atomic.Int32
 	stop := make(chan struct{})
