@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,10 +21,12 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp"
-	"github.com/offload-overlay/offload-overlay/pkg/masq"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
@@ -47,7 +48,7 @@ type NodeAPI interface {
 type Deps struct {
 	Nodes    NodeAPI
 	Events   record.EventSink // coreapi.Events, or client-go's EventSinkImpl
-	Kernel   Kernel
+	Kernel   datapath.Kernel
 	Decide   DecideFunc
 	Registry *prometheus.Registry // nil: a private registry
 	Log      *slog.Logger
@@ -58,7 +59,7 @@ type Agent struct {
 	cfg     *config.Config
 	nodes   NodeAPI
 	events  record.EventSink
-	kernel  Kernel
+	kernel  datapath.Kernel
 	decide  DecideFunc
 	log     *slog.Logger
 	reg     *prometheus.Registry
@@ -70,27 +71,19 @@ type Agent struct {
 	broadcast record.EventBroadcaster
 	nodeRef   *corev1.ObjectReference
 
-	// Owned by the worker goroutine (one sync at a time).
-	local     LocalNode
-	up        Uplink
-	setup     NodeSetup
+	// Owned by the worker goroutine (one sync at a time); the cache
+	// layers are described in caches.go.
+	local     datapath.LocalNode
+	up        datapath.Uplink
+	setup     datapath.NodeSetup
 	facts     nodeinfo.Facts
-	published string
-	applied   map[string]Path
-	parsed    *peerCache
-	decisions map[string]cachedDecision
-	// decisionsSeen marks cache entries used by the current pass.
-	decisionsSeen map[string]bool
-	// factsGen changes whenever our own facts (verdict, encaps, MTU) do.
-	factsGen    int
-	routes      map[netip.Addr]Route
-	carries     map[netip.Prefix]bool
-	unreachable map[string]string
-	ignoredLog  map[string]string
-	lastState   string
-	lastPeers   uint64 // key of the peers file's content (peerstate.go)
-	conditionOK bool
-	released    bool // releaseStartupMemory ran
+	factsGen  int // changes whenever our own facts (verdict, encaps, MTU) do
+	parsed    *admission.Cache
+	underlay  underlayView
+	decisions decisionCache
+	applied   appliedPaths
+	last      reported
+	released  bool // releaseStartupMemory ran
 	// BGP (bgp.go): the speaker, its last status, the peers that announce.
 	bgp          *bgp.Manager
 	bgpStatus    bgp.Status
@@ -101,16 +94,13 @@ type Agent struct {
 	bgpAnnouncing bool
 	bgpSeedUntil  time.Time
 
-	// Shared with the probe goroutine.
-	mu        sync.Mutex
-	probeOK   map[string]bool
-	targets   []probeTarget
-	probeKick chan struct{}
-	ready     atomic.Bool
-	// bgpSessionState is each session's last state (gobgp's goroutine).
-	bgpSessionState map[netip.Addr]string
-	reprobe         atomic.Bool
-	lastSyncAt      atomic.Int64
+	// Shared with the probe goroutine and the HTTP server.
+	probes     probeBook
+	ready      atomic.Bool
+	reprobe    atomic.Bool
+	lastSyncAt atomic.Int64
+	// bgpSessions is each BGP session's last state (gobgp's goroutine).
+	bgpSessions sessionBook
 }
 
 // Keys on the work queue: a node change asks for an incremental sync;
@@ -134,10 +124,10 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, nodes: d.Nodes, events: d.Events, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
-		applied: map[string]Path{}, parsed: newPeerCache(), unreachable: map[string]string{}, ignoredLog: map[string]string{},
-		probeOK: map[string]bool{}, probeKick: make(chan struct{}, 1),
-		nodeRef:         &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
-		bgpSessionState: map[netip.Addr]string{},
+		applied: appliedPaths{}, parsed: admission.NewCache(),
+		last:    reported{unreachable: map[string]string{}, ignored: map[string]string{}},
+		probes:  probeBook{ok: map[string]bool{}, kick: make(chan struct{}, 1)},
+		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
 	}
 	a.bgp = a.newBGPManager()
 	a.reg.MustRegister(bgp.NewCollector(a.bgp.Speaker))
@@ -342,7 +332,7 @@ func (a *Agent) conditionMatches(n *corev1.Node) bool {
 func (a *Agent) waitForLocal(ctx context.Context) error {
 	for {
 		n, err := a.lister.Get(a.cfg.NodeName)
-		var local LocalNode
+		var local datapath.LocalNode
 		if err == nil {
 			local, err = localNodeFrom(n, a.cfg.NodeIPs)
 		}
@@ -375,10 +365,10 @@ func (a *Agent) seedProbes(n *corev1.Node) {
 	if err := json.Unmarshal([]byte(raw), &prev); err != nil || prev.Version != nodeinfo.FactsVersion {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.probes.mu.Lock()
+	defer a.probes.mu.Unlock()
 	for peer, ok := range prev.NativeProbe {
-		a.probeOK[peer] = ok
+		a.probes.ok[peer] = ok
 	}
 	a.seedBGP(prev.BGP)
 }
@@ -401,16 +391,13 @@ func (a *Agent) initNode(ctx context.Context) error {
 	if err := a.kernel.EnsureMasquerade(a.local.PodCIDRs, a.cfg.ClusterCIDRs); err != nil {
 		return a.fatal("installing masquerade rules", err)
 	}
-	if fams := masq.MissingClusterCIDR(masq.Config{PodCIDRs: a.local.PodCIDRs, ClusterCIDRs: a.cfg.ClusterCIDRs}); len(fams) > 0 {
-		a.log.Warn("no --cluster-cidr for a family with a pod CIDR: pod egress of that family is not masqueraded (pod-to-pod never is)", "families", fams)
-	}
 	a.up, a.setup = up, setup
 	a.factsGen++
 	a.facts = nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: version.Version,
 		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU, BGP: a.bgpAnnouncing}
 	for _, ip := range a.local.IPs {
 		ep := nodeinfo.Endpoint{IP: ip.String()}
-		if mac := setup.VTEPMACs[famIndex(ip)]; mac != nil {
+		if mac := setup.VTEPMACs[netaddr.Index(ip)]; mac != nil {
 			ep.VTEPMAC = mac.String()
 		}
 		a.facts.Endpoints = append(a.facts.Endpoints, ep)

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +30,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
@@ -215,29 +215,8 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: 3 * time.Second, ProbePeriod: time.Second}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	kernel, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789, Masq: agent.IPTablesMasq{}, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = agent.Cleanup(kernel, stateDir) })
-	a, err := agent.New(cfg, agent.Deps{Nodes: nodeClient.Nodes(), Events: nodeClient.Events(), Kernel: kernel, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("agent returned %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
+	first := startAgent(t, nodeClient, cfg, nsA, datapath.IPTablesMasq{}, log, false)
+	kernel, stop := first.Kernel, first.Stop
 
 	t.Log("no pod CIDR yet: not ready, with the reason")
 	waitFor(t, 10*time.Second, "not-ready state file", func() (bool, string) {
@@ -374,7 +353,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 
 	t.Log("metrics")
 	rec := httptest.NewRecorder()
-	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	first.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	metrics := rec.Body.String()
 	for _, want := range []string{`offload_overlay_peer_paths{mode="native"} 3`, "offload_overlay_ignored_peers 4",
 		"offload_overlay_ready 1", "offload_overlay_converge_duration_seconds_bucket", `offload_overlay_native_probes_total{result="ok"}`} {
@@ -383,7 +362,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		}
 	}
 	rec = httptest.NewRecorder()
-	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	first.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	if rec.Code != 200 {
 		t.Errorf("/healthz: %d %s", rec.Code, rec.Body)
 	}
@@ -416,17 +395,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	kernel2, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789, Masq: agent.IPTablesMasq{}, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a2, err := agent.New(cfg, agent.Deps{Nodes: nodeClient.Nodes(), Events: nodeClient.Events(), Kernel: kernel2, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	done2 := make(chan error, 1)
-	go func() { done2 <- a2.Run(ctx2) }()
+	a2 := startAgent(t, nodeClient, cfg, nsA, datapath.IPTablesMasq{}, log, true)
 	waitFor(t, 15*time.Second, "restarted agent ready", func() (bool, string) {
 		if s, err := state.Read(stateDir); err != nil || !s.Ready {
 			t.Errorf("state file not ready during the restart: %+v %v", s, err)
@@ -434,8 +403,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		return a2.Ready(), ""
 	})
 	time.Sleep(time.Second) // first probe round and resync
-	cancel2()
-	<-done2
+	a2.Stop()
 	_ = mon.Process.Kill()
 	_ = mon.Wait()
 	for _, line := range strings.Split(monOut.String(), "\n") {
@@ -450,7 +418,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	}
 
 	t.Log("cleanup removes everything")
-	if err := agent.Cleanup(kernel, stateDir); err != nil {
+	if err := datapath.CleanupNode(kernel, stateDir); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	if r := l.routes("-4") + l.routes("-6"); strings.TrimSpace(r) != "" {
@@ -499,7 +467,7 @@ func checkPeersFile(t *testing.T, stateDir string, l *lab) {
 	}
 	for _, p := range f.Peers {
 		for _, pa := range p.Paths {
-			if got := decision.Decide(f.Config.Decision(), p.Input(pa)); got.Mode != pa.Mode || got.Rule != pa.Rule {
+			if got := decision.Decide(f.Config, p.Input(pa)); got.Mode != pa.Mode || got.Rule != pa.Rule {
 				t.Errorf("%s %s: recomputed %s rule %d, recorded %s rule %d", p.Name, pa.NodeIP, got.Mode, got.Rule, pa.Mode, pa.Rule)
 			}
 		}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgpconfig"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
@@ -83,7 +86,7 @@ func (a *Agent) seedBGP(prev bool) {
 }
 
 // noticePeerBGP re-probes when a peer started or stopped announcing.
-func (a *Agent) noticePeerBGP(peers []Peer) {
+func (a *Agent) noticePeerBGP(peers []admission.Peer) {
 	now := map[string]bool{}
 	for _, p := range peers {
 		if p.Facts.BGP {
@@ -105,10 +108,7 @@ func (a *Agent) reprobeForBGP() {
 
 // onBGPSession runs on gobgp's goroutine for every session state change.
 func (a *Agent) onBGPSession(s bgptypes.Session) {
-	a.mu.Lock()
-	prev := a.bgpSessionState[s.Peer]
-	a.bgpSessionState[s.Peer] = s.State
-	a.mu.Unlock()
+	prev := a.bgpSessions.swap(s.Peer, s.State)
 	if prev == bgptypes.StateEstablished && !s.Established() && a.recorder != nil {
 		a.recorder.Eventf(a.nodeRef, corev1.EventTypeWarning, "BGPSessionDown",
 			"BGP session with %s (AS %d) is %s: the router withdraws this node's pod CIDRs (unless graceful restart keeps them); pairs return to VXLAN when the native probe fails",
@@ -196,4 +196,23 @@ func anyEstablished(ss []bgptypes.Session) bool {
 		}
 	}
 	return false
+}
+
+// sessionBook remembers each BGP session's last state; gobgp reports
+// changes from its own goroutine.
+type sessionBook struct {
+	mu    sync.Mutex
+	state map[netip.Addr]string
+}
+
+// swap records state for peer and returns the previous one.
+func (b *sessionBook) swap(peer netip.Addr, state string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == nil {
+		b.state = map[netip.Addr]string{}
+	}
+	prev := b.state[peer]
+	b.state[peer] = state
+	return prev
 }

@@ -1,6 +1,11 @@
-// Package agent is the control side of the offload-overlay node agent: it
-// reads its own Node, publishes this node's facts, watches every other Node,
-// decides the datapath of each pair and has the kernel converge to it.
+// Package agent is the controller of the offload-overlay node agent, its
+// Kubernetes side: it reads its own Node, publishes this node's facts,
+// watches every other Node, decides the datapath of each pair and hands the
+// desired paths to the kernel side, pkg/datapath, through its Kernel
+// interface (desired paths in, observed facts and errors out). This package
+// programs nothing itself: it imports no netlink, iptables, overlay, peers
+// or masq package (a `make lint` guard), and pkg/datapath imports nothing
+// from Kubernetes.
 //
 // The loop, and why it is shaped this way:
 //

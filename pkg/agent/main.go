@@ -2,10 +2,8 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
@@ -13,10 +11,8 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
-	"github.com/offload-overlay/offload-overlay/pkg/masq"
-	"github.com/offload-overlay/offload-overlay/pkg/state"
-	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
 // Main builds the production agent from cfg and runs it until ctx ends.
@@ -32,7 +28,7 @@ func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("building Kubernetes client: %w", err)
 	}
-	k, err := NewKernel(KernelConfig{Iface: cfg.Iface, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: IPTablesMasq{}, Log: log})
+	k, err := datapath.New(datapath.Config{Iface: cfg.Iface, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: datapath.IPTablesMasq{}, Log: log})
 	if err != nil {
 		return err
 	}
@@ -66,39 +62,4 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
 	}
 	return rc, nil
-}
-
-// IPTablesMasq is the Masquerader of pkg/masq (iptables and ip6tables).
-type IPTablesMasq struct{}
-
-// Ensure installs the OO-MASQ chains.
-func (IPTablesMasq) Ensure(podCIDRs, clusterCIDRs []netip.Prefix) error {
-	return masq.Ensure(masq.Config{PodCIDRs: podCIDRs, ClusterCIDRs: clusterCIDRs})
-}
-
-// Cleanup removes the OO-MASQ chains.
-func (IPTablesMasq) Cleanup() error { return masq.Cleanup() }
-
-// Cleanup removes everything an agent made on this node: masquerade chains,
-// peer routes, FDB entries and neighbours, tunnel devices, probe routes and
-// addresses, the state file (whose pod CIDRs name the probe addresses) and
-// the peers file.
-// Equivalent to `offload-overlay-agent cleanup`.
-func Cleanup(k Kernel, stateDir string) error {
-	var podCIDRs []netip.Prefix
-	s, err := state.Read(stateDir)
-	switch {
-	case err == nil:
-		for _, c := range s.PodCIDRs {
-			if p, err := netip.ParsePrefix(c); err == nil {
-				podCIDRs = append(podCIDRs, p)
-			}
-		}
-	case errors.Is(err, state.ErrNotExist):
-	default:
-		// An unreadable state file is removed anyway; probe addresses stay.
-	}
-	errs := []error{k.Cleanup(podCIDRs)}
-	errs = append(errs, state.Remove(stateDir), peerstate.Remove(stateDir))
-	return errors.Join(errs...)
 }

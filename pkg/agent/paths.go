@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strconv"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/mtu"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
 
@@ -16,9 +18,9 @@ type DecideFunc func(decision.Config, decision.Input) decision.Result
 
 // view is everything a converge computes from the informer's nodes.
 type view struct {
-	paths   []Path
+	paths   []datapath.Path
 	probes  []probeTarget
-	ignored []Ignored
+	ignored []admission.Ignored
 	podMTU  int
 	allNat  bool
 	modes   map[string]int
@@ -47,13 +49,13 @@ func sideOf(f nodeinfo.Facts, other string) decision.Side {
 // computePaths runs the decision for every peer and family. Both ends build
 // the same Input from the two published annotations (local facts are the
 // ones we publish), so both compute the same mode.
-func (a *Agent) computePaths(local LocalNode, lf nodeinfo.Facts, up Uplink, peers []Peer, routeTo func(netip.Addr) (Route, error)) view {
+func (a *Agent) computePaths(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, peers []admission.Peer, routeTo func(netip.Addr) (datapath.Route, error)) view {
 	v := view{modes: map[string]int{}, allNat: true}
 	for _, p := range peers {
 		for _, fam := range []int{4, 6} {
 			path, probe, err := a.pathFor(local, lf, up, p, fam, routeTo)
 			if err != nil {
-				v.ignored = append(v.ignored, Ignored{p.Name, err.Error()})
+				v.ignored = append(v.ignored, admission.Ignored{Name: p.Name, Reason: err.Error()})
 				continue
 			}
 			if !path.PodCIDR.IsValid() {
@@ -71,7 +73,7 @@ func (a *Agent) computePaths(local LocalNode, lf nodeinfo.Facts, up Uplink, peer
 		}
 		return v.paths[i].Family < v.paths[j].Family
 	})
-	a.pruneDecisions()
+	a.decisions.prune()
 	v.podMTU, v.allNat = a.podMTU(local, lf, up, v.paths)
 	for _, p := range v.paths {
 		v.modes[string(p.Mode)]++
@@ -79,19 +81,19 @@ func (a *Agent) computePaths(local LocalNode, lf nodeinfo.Facts, up Uplink, peer
 	return v
 }
 
-func (a *Agent) pathFor(local LocalNode, lf nodeinfo.Facts, up Uplink, p Peer, fam int, routeTo func(netip.Addr) (Route, error)) (Path, *probeTarget, error) {
-	cidr, ok := pickPrefix(p.PodCIDRs, fam)
+func (a *Agent) pathFor(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, p admission.Peer, fam int, routeTo func(netip.Addr) (datapath.Route, error)) (datapath.Path, *probeTarget, error) {
+	cidr, ok := netaddr.PickPrefix(p.PodCIDRs, fam)
 	if !ok {
-		return Path{}, nil, nil
+		return datapath.Path{}, nil, nil
 	}
 	localIP, ok := local.IP(fam)
-	peerIP := p.IPs[famIndex(cidr.Addr())]
+	peerIP := p.IPs[netaddr.Index(cidr.Addr())]
 	if !ok || !peerIP.IsValid() {
-		return Path{}, nil, fmt.Errorf("pod CIDR %s: no IPv%d endpoint on both nodes (this node %v, peer %v)", cidr, fam, localIP, peerIP)
+		return datapath.Path{}, nil, fmt.Errorf("pod CIDR %s: no IPv%d endpoint on both nodes (this node %v, peer %v)", cidr, fam, localIP, peerIP)
 	}
 	rt, err := routeTo(peerIP)
 	if err != nil {
-		return Path{}, nil, fmt.Errorf("no route to peer node IP %s: %w", peerIP, err)
+		return datapath.Path{}, nil, fmt.Errorf("no route to peer node IP %s: %w", peerIP, err)
 	}
 	in := decision.Input{
 		Local:        sideOf(lf, p.Name),
@@ -102,15 +104,16 @@ func (a *Agent) pathFor(local LocalNode, lf nodeinfo.Facts, up Uplink, p Peer, f
 		PeerNodeIP:   peerIP.String(),
 	}
 	in.Local.UplinkMTU = up.MTU
-	res := a.decideCached(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt,
-		probe: in.Local.NativeProbeOK, underlay: in.Local.UnderlayCarriesPeerPodCIDR, gen: a.factsGen}, in)
-	path := Path{Peer: p.Name, Family: fam, PodCIDR: cidr, PeerIP: peerIP, PeerMAC: p.MACs[famIndex(peerIP)],
+	res := a.decisions.decide(decisionKey{peer: p.Name, rv: p.RV, fam: fam, route: rt,
+		probe: in.Local.NativeProbeOK, underlay: in.Local.UnderlayCarriesPeerPodCIDR, gen: a.factsGen}, in,
+		func(in decision.Input) decision.Result { return a.decide(a.cfg.Decision, in) })
+	path := datapath.Path{Peer: p.Name, Family: fam, PodCIDR: cidr, PeerIP: peerIP, PeerMAC: p.MACs[netaddr.Index(peerIP)],
 		Mode: res.Mode, DevIndex: rt.DeviceIndex, Reasons: res.Reasons, MTU: res.MTU, Rule: res.Rule, OnLink: rt.OnLink}
 	if res.Mode == decision.ModeNative && !rt.OnLink {
 		path.Via = rt.Gateway
 	}
 	if (res.Mode == decision.ModeVXLAN || res.Mode == decision.ModeGeneve) && path.PeerMAC == nil {
-		return Path{}, nil, fmt.Errorf("mode %s needs the peer's VTEP MAC for %s, the annotation has none", res.Mode, peerIP)
+		return datapath.Path{}, nil, fmt.Errorf("mode %s needs the peer's VTEP MAC for %s, the annotation has none", res.Mode, peerIP)
 	}
 	probe := a.probeFor(local, rt, cidr, fam)
 	if probe != nil {
@@ -121,7 +124,7 @@ func (a *Agent) pathFor(local LocalNode, lf nodeinfo.Facts, up Uplink, p Peer, f
 
 // probeFor returns the native probe of an off-link peer, when rule 2 could
 // choose native and the operator has not already vouched for the underlay.
-func (a *Agent) probeFor(local LocalNode, rt Route, peerCIDR netip.Prefix, fam int) *probeTarget {
+func (a *Agent) probeFor(local datapath.LocalNode, rt datapath.Route, peerCIDR netip.Prefix, fam int) *probeTarget {
 	if rt.OnLink || !rt.Gateway.IsValid() || a.cfg.Decision.UnderlayRoutesPodCIDRs {
 		return nil
 	}
@@ -132,13 +135,13 @@ func (a *Agent) probeFor(local LocalNode, rt Route, peerCIDR netip.Prefix, fam i
 	if !ok {
 		return nil
 	}
-	return &probeTarget{src: gatewayAddr(own), dst: gatewayAddr(peerCIDR), gw: rt.Gateway, devIndex: rt.DeviceIndex}
+	return &probeTarget{src: netaddr.Gateway(own), dst: netaddr.Gateway(peerCIDR), gw: rt.Gateway, devIndex: rt.DeviceIndex}
 }
 
 // podMTU is the smallest MTU over the paths in use; with no peer yet, the
 // MTU the decision would give an off-link peer of this node's own kind, so
 // pods created before the first peer appears do not need a smaller MTU later.
-func (a *Agent) podMTU(local LocalNode, lf nodeinfo.Facts, up Uplink, paths []Path) (int, bool) {
+func (a *Agent) podMTU(local datapath.LocalNode, lf nodeinfo.Facts, up datapath.Uplink, paths []datapath.Path) (int, bool) {
 	in := make([]mtu.Path, len(paths))
 	for i, p := range paths {
 		in[i] = mtu.Path{MTU: p.MTU, Reachable: p.Mode != decision.ModeUnreachable, Native: p.Mode == decision.ModeNative}
@@ -167,40 +170,7 @@ func (a *Agent) podMTU(local LocalNode, lf nodeinfo.Facts, up Uplink, paths []Pa
 type decisionKey struct {
 	peer, rv        string
 	fam             int
-	route           Route
+	route           datapath.Route
 	probe, underlay bool
 	gen             int
-}
-
-func (a *Agent) decideCached(k decisionKey, in decision.Input) decision.Result {
-	if k.rv == "" { // not from the API (tests): no identity to cache by
-		return a.decide(a.cfg.Decision, in)
-	}
-	if a.decisions == nil {
-		a.decisions, a.decisionsSeen = map[string]cachedDecision{}, map[string]bool{}
-	}
-	id := k.peer + "/" + strconv.Itoa(k.fam)
-	if c, ok := a.decisions[id]; ok && c.key == k {
-		a.decisionsSeen[id] = true
-		return c.res
-	}
-	res := a.decide(a.cfg.Decision, in)
-	a.decisions[id] = cachedDecision{k, res}
-	a.decisionsSeen[id] = true
-	return res
-}
-
-type cachedDecision struct {
-	key decisionKey
-	res decision.Result
-}
-
-// pruneDecisions drops cached decisions of peers the last pass did not see.
-func (a *Agent) pruneDecisions() {
-	for id := range a.decisions {
-		if !a.decisionsSeen[id] {
-			delete(a.decisions, id)
-		}
-	}
-	a.decisionsSeen = map[string]bool{}
 }

@@ -8,7 +8,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
@@ -41,20 +43,20 @@ func TestComputePathsSymmetric(t *testing.T) {
 			if tc.prbB {
 				fb.NativeProbe = map[string]bool{"a": true}
 			}
-			la := LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
-			lb := LocalNode{Name: "b", IPs: []netip.Addr{netip.MustParseAddr("192.168.1.1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24")}}
-			pa := Peer{Name: "a", Facts: fa, PodCIDRs: la.PodCIDRs, IPs: [2]netip.Addr{la.IPs[0]}}
-			pb := Peer{Name: "b", Facts: fb, PodCIDRs: lb.PodCIDRs, IPs: [2]netip.Addr{lb.IPs[0]}}
+			la := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
+			lb := datapath.LocalNode{Name: "b", IPs: []netip.Addr{netip.MustParseAddr("192.168.1.1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24")}}
+			pa := admission.Peer{Name: "a", Facts: fa, PodCIDRs: la.PodCIDRs, IPs: [2]netip.Addr{la.IPs[0]}}
+			pb := admission.Peer{Name: "b", Facts: fb, PodCIDRs: lb.PodCIDRs, IPs: [2]netip.Addr{lb.IPs[0]}}
 			pa.MACs[0], pb.MACs[0] = mustMAC("02:00:00:00:00:0a"), mustMAC("02:00:00:00:00:0b")
-			rt := func(netip.Addr) (Route, error) {
+			rt := func(netip.Addr) (datapath.Route, error) {
 				if tc.onLink {
-					return Route{OnLink: true, DeviceIndex: 2}, nil
+					return datapath.Route{OnLink: true, DeviceIndex: 2}, nil
 				}
-				return Route{Gateway: netip.MustParseAddr("192.168.9.9"), DeviceIndex: 2}, nil
+				return datapath.Route{Gateway: netip.MustParseAddr("192.168.9.9"), DeviceIndex: 2}, nil
 			}
 			ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide}
-			va := ag.computePaths(la, fa, Uplink{MTU: 1500, Verdict: tc.va}, []Peer{pb}, rt)
-			vb := ag.computePaths(lb, fb, Uplink{MTU: 1500, Verdict: tc.vb}, []Peer{pa}, rt)
+			va := ag.computePaths(la, fa, datapath.Uplink{MTU: 1500, Verdict: tc.va}, []admission.Peer{pb}, rt)
+			vb := ag.computePaths(lb, fb, datapath.Uplink{MTU: 1500, Verdict: tc.vb}, []admission.Peer{pa}, rt)
 			if len(va.paths) != 1 || len(vb.paths) != 1 {
 				t.Fatalf("paths: %v / %v (ignored %v %v)", va.paths, vb.paths, va.ignored, vb.ignored)
 			}
@@ -80,9 +82,9 @@ func TestComputePathsSymmetric(t *testing.T) {
 
 func TestPodMTUWithoutPeers(t *testing.T) {
 	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide}
-	local := LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("fd00::1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("fd00:10::/64")}}
+	local := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("fd00::1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("fd00:10::/64")}}
 	f := facts("fd00::1")
-	v := ag.computePaths(local, f, Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
+	v := ag.computePaths(local, f, datapath.Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
 	if v.podMTU != 1430 {
 		t.Fatalf("pod MTU with no peer over an IPv6 underlay = %d, want 1430 (VXLAN over IPv6)", v.podMTU)
 	}
@@ -93,19 +95,19 @@ func TestPodMTUWithoutPeers(t *testing.T) {
 // that MTU already.
 func TestPodMTUWithoutPeersDualStack(t *testing.T) {
 	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide}
-	local := LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1"), netip.MustParseAddr("fd00::1")},
+	local := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1"), netip.MustParseAddr("fd00::1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24"), netip.MustParsePrefix("fd00:10::/64")}}
 	f := facts("192.168.0.1", "fd00::1")
-	v := ag.computePaths(local, f, Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
+	v := ag.computePaths(local, f, datapath.Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
 	if v.podMTU != 1430 {
 		t.Fatalf("pod MTU with no peer on a dual-stack node = %d, want 1430 (VXLAN over IPv6)", v.podMTU)
 	}
 }
 
 // BenchmarkSync1000 is the in-memory part of one converge at 1000 peers:
-// validation (selectPeers) and the decision for every path.
+// validation (admission.Admit) and the decision for every path.
 func BenchmarkSync1000(b *testing.B) {
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
 	var nodes []*corev1.Node
 	for i := 1; i <= 1000; i++ {
 		f := facts(netip.AddrFrom4([4]byte{192, 168, byte(i / 250), byte(i%250 + 1)}).String())
@@ -115,20 +117,20 @@ func BenchmarkSync1000(b *testing.B) {
 		n.ResourceVersion = "1"
 		nodes = append(nodes, n)
 	}
-	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide, parsed: newPeerCache()}
+	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide, parsed: admission.NewCache()}
 	lf := facts("192.168.250.250")
-	rt := func(ip netip.Addr) (Route, error) {
+	rt := func(ip netip.Addr) (datapath.Route, error) {
 		if ip.As4()[3]%2 == 0 {
-			return Route{OnLink: true, DeviceIndex: 2}, nil
+			return datapath.Route{OnLink: true, DeviceIndex: 2}, nil
 		}
-		return Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
+		return datapath.Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
 	}
 	b.ResetTimer()
 	for range b.N {
-		ag.parsed.begin()
-		peers, _, _ := selectPeersWith(ag.parsed.parse, local, nil, nodes)
-		ag.parsed.end()
-		v := ag.computePaths(local, lf, Uplink{MTU: 1500}, peers, rt)
+		ag.parsed.Begin()
+		peers, _, _ := admission.Admit(ag.parsed.Parse, local, nil, nodes)
+		ag.parsed.End()
+		v := ag.computePaths(local, lf, datapath.Uplink{MTU: 1500}, peers, rt)
 		if len(v.paths) != 1000 {
 			b.Fatalf("%d paths", len(v.paths))
 		}

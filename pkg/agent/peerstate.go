@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 	"github.com/offload-overlay/offload-overlay/pkg/version"
 )
@@ -16,9 +18,9 @@ import (
 // converge that changed nothing does not even build it: the content is a
 // function of a few keys per path (peersKey), hashed in microseconds at
 // 1000 peers where encoding the document takes milliseconds.
-func (a *Agent) writePeers(peers []Peer, paths []Path) {
+func (a *Agent) writePeers(peers []admission.Peer, paths []datapath.Path) {
 	key, ok := a.peersKey(peers, paths)
-	if ok && key == a.lastPeers {
+	if ok && key == a.last.peers {
 		return
 	}
 	f := a.peersFile(peers, paths)
@@ -28,7 +30,7 @@ func (a *Agent) writePeers(peers []Peer, paths []Path) {
 			a.log.Error("encoding the peers file", "err", err)
 			return
 		}
-		if key = maphash.Bytes(peersSeed, b); key == a.lastPeers {
+		if key = maphash.Bytes(peersSeed, b); key == a.last.peers {
 			return
 		}
 	}
@@ -38,7 +40,7 @@ func (a *Agent) writePeers(peers []Peer, paths []Path) {
 		a.log.Error("writing the peers file", "err", err)
 		return
 	}
-	a.lastPeers = key
+	a.last.peers = key
 }
 
 var peersSeed = maphash.MakeSeed()
@@ -48,7 +50,7 @@ var peersSeed = maphash.MakeSeed()
 // Node version (its annotation, IPs and pod CIDRs), our probe and underlay
 // results for it, the route's on-link bit and the decision. ok is false
 // when a peer has no resourceVersion to stand for its facts.
-func (a *Agent) peersKey(peers []Peer, paths []Path) (uint64, bool) {
+func (a *Agent) peersKey(peers []admission.Peer, paths []datapath.Path) (uint64, bool) {
 	rv := make(map[string]string, len(peers))
 	for _, p := range peers {
 		if p.RV == "" {
@@ -91,13 +93,13 @@ func bit(b bool) int {
 // peersFile builds the document from the paths just programmed (sorted by
 // peer, then family) and the peers' published facts, with the same sides
 // pathFor gave decision.Decide.
-func (a *Agent) peersFile(peers []Peer, paths []Path) *peerstate.File {
-	byName := make(map[string]*Peer, len(peers))
+func (a *Agent) peersFile(peers []admission.Peer, paths []datapath.Path) *peerstate.File {
+	byName := make(map[string]*admission.Peer, len(peers))
 	for i := range peers {
 		byName[peers[i].Name] = &peers[i]
 	}
 	f := &peerstate.File{AgentVersion: version.Version, Node: a.cfg.NodeName,
-		Config: peerstate.ConfigOf(a.cfg.Decision), Peers: []peerstate.Peer{}, BGP: a.bgpRecord()}
+		Config: a.cfg.Decision, Peers: []peerstate.Peer{}, BGP: a.bgpRecord()}
 	for _, p := range paths {
 		n := len(f.Peers)
 		if n == 0 || f.Peers[n-1].Name != p.Peer {
@@ -112,7 +114,7 @@ func (a *Agent) peersFile(peers []Peer, paths []Path) *peerstate.File {
 }
 
 // peerRecord starts a peer's entry from its first path.
-func (a *Agent) peerRecord(peer *Peer, first Path) peerstate.Peer {
+func (a *Agent) peerRecord(peer *admission.Peer, first datapath.Path) peerstate.Peer {
 	rec := peerstate.Peer{Name: first.Peer, Mode: first.Mode, MTU: first.MTU, Rule: first.Rule, Reasons: first.Reasons}
 	if peer == nil { // cannot happen: every path comes from a peer
 		return rec

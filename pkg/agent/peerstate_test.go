@@ -9,32 +9,34 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
 // peersAgent is an agent with n off-link VXLAN peers decided in memory.
-func peersAgent(t testing.TB, n int) (*Agent, []Peer, view) {
+func peersAgent(t testing.TB, n int) (*Agent, []admission.Peer, view) {
 	dir := t.TempDir()
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
 	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 	ag := &Agent{cfg: &config.Config{NodeName: "me", StateDir: dir, Decision: decision.Config{Mode: decision.ModeAuto}},
 		decide: decision.Decide, log: slog.New(slog.DiscardHandler), metrics: NewMetrics(prometheus.NewRegistry()),
-		local: local, up: Uplink{MTU: 1500, Verdict: capable}, facts: facts("192.168.250.250")}
+		local: local, up: datapath.Uplink{MTU: 1500, Verdict: capable}, facts: facts("192.168.250.250")}
 	ag.facts.Verdict = capable
-	var peers []Peer
+	var peers []admission.Peer
 	for i := 1; i <= n; i++ {
 		f := facts(netip.AddrFrom4([4]byte{192, 168, byte(i / 250), byte(i%250 + 1)}).String())
 		f.Verdict = capable
-		p := Peer{Name: fmt.Sprintf("peer-%04d", i), Facts: f, PodCIDRs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(64 + i>>8), byte(i & 255), 0}), 24)}}
+		p := admission.Peer{Name: fmt.Sprintf("peer-%04d", i), Facts: f, PodCIDRs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(64 + i>>8), byte(i & 255), 0}), 24)}}
 		p.IPs[0] = netip.MustParseAddr(f.Endpoints[0].IP)
 		p.MACs[0] = mustMAC("02:00:00:00:00:0b")
 		peers = append(peers, p)
 	}
-	rt := func(netip.Addr) (Route, error) {
-		return Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
+	rt := func(netip.Addr) (datapath.Route, error) {
+		return datapath.Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
 	}
 	return ag, peers, ag.computePaths(local, ag.facts, ag.up, peers, rt)
 }
@@ -56,7 +58,7 @@ func TestWritePeers(t *testing.T) {
 		if p.Name != v.paths[i].Peer || p.Mode != v.paths[i].Mode || p.Mode != decision.ModeVXLAN || len(p.Paths) != 1 || p.Paths[0].OnLink {
 			t.Errorf("peer %d: %+v, programmed %+v", i, p, v.paths[i])
 		}
-		if got := decision.Decide(f.Config.Decision(), p.Input(p.Paths[0])); got.Mode != p.Mode || got.MTU != p.MTU || got.Rule != p.Rule {
+		if got := decision.Decide(f.Config, p.Input(p.Paths[0])); got.Mode != p.Mode || got.MTU != p.MTU || got.Rule != p.Rule {
 			t.Errorf("%s: recomputed %s/%d rule %d, recorded %s/%d rule %d", p.Name, got.Mode, got.MTU, got.Rule, p.Mode, p.MTU, p.Rule)
 		}
 	}
@@ -70,8 +72,8 @@ func TestWritePeers(t *testing.T) {
 	}
 	ag.facts.NativeProbe = map[string]bool{"peer-0001": true}
 	peers[0].Facts.NativeProbe = map[string]bool{"me": true}
-	v = ag.computePaths(ag.local, ag.facts, ag.up, peers, func(netip.Addr) (Route, error) {
-		return Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
+	v = ag.computePaths(ag.local, ag.facts, ag.up, peers, func(netip.Addr) (datapath.Route, error) {
+		return datapath.Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
 	})
 	ag.writePeers(peers, v.paths)
 	f, _ = peerstate.Read(ag.cfg.StateDir)
@@ -89,26 +91,28 @@ func TestWritePeersKeyed(t *testing.T) {
 	for _, step := range []struct {
 		name    string
 		rewrite bool
-		change  func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path)
+		change  func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path)
 	}{
-		{"nothing", false, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) { return peers, paths }},
-		{"peer version", true, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"nothing", false, func(_ *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
+			return peers, paths
+		}},
+		{"peer version", true, func(_ *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			peers[1].RV = "2"
 			return peers, paths
 		}},
-		{"probe result", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"probe result", true, func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			ag.facts.NativeProbe = map[string]bool{"peer-0001": true}
 			return peers, paths
 		}},
-		{"own facts", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"own facts", true, func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			ag.factsGen++
 			return peers, paths
 		}},
-		{"uplink MTU", true, func(ag *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"uplink MTU", true, func(ag *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			ag.up.MTU = 9000
 			return peers, paths
 		}},
-		{"peer gone", true, func(_ *Agent, peers []Peer, paths []Path) ([]Peer, []Path) {
+		{"peer gone", true, func(_ *Agent, peers []admission.Peer, paths []datapath.Path) ([]admission.Peer, []datapath.Path) {
 			return peers[:1], paths[:1]
 		}},
 	} {
@@ -156,7 +160,7 @@ func BenchmarkWritePeersDocument(b *testing.B) {
 	st, _ := os.Stat(peerstate.PathIn(ag.cfg.StateDir))
 	b.ResetTimer()
 	for range b.N {
-		ag.lastPeers = 0
+		ag.last.peers = 0
 		ag.writePeers(peers, v.paths)
 	}
 	b.ReportMetric(float64(st.Size()), "file-bytes")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
 )
 
 // probeTimeout bounds one native probe (three echo requests).
@@ -55,12 +57,12 @@ func (a *Agent) recordProbe(t probeTarget, err error) {
 
 // probeResults returns the published per-peer probe map: a peer is
 // reachable natively when every family's probe succeeded.
-func (a *Agent) probeResults(peers []Peer) map[string]bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+func (a *Agent) probeResults(peers []admission.Peer) map[string]bool {
+	a.probes.mu.Lock()
+	defer a.probes.mu.Unlock()
 	var out map[string]bool
 	for _, p := range peers {
-		if ok, seen := a.probeOK[p.Name]; seen {
+		if ok, seen := a.probes.ok[p.Name]; seen {
 			if out == nil {
 				out = map[string]bool{}
 			}
@@ -73,15 +75,15 @@ func (a *Agent) probeResults(peers []Peer) map[string]bool {
 // setProbeTargets hands the probe loop the current off-link peers and
 // kicks it when a peer was never probed.
 func (a *Agent) setProbeTargets(ts []probeTarget) {
-	a.mu.Lock()
-	fresh := a.targets == nil && len(ts) > 0 // first targets: confirm seeded results now
-	a.targets = ts
+	a.probes.mu.Lock()
+	fresh := a.probes.targets == nil && len(ts) > 0 // first targets: confirm seeded results now
+	a.probes.targets = ts
 	for _, t := range ts {
-		if _, seen := a.probeOK[t.peer]; !seen {
+		if _, seen := a.probes.ok[t.peer]; !seen {
 			fresh = true
 		}
 	}
-	a.mu.Unlock()
+	a.probes.mu.Unlock()
 	if fresh {
 		a.kickProbes()
 	}
@@ -90,7 +92,7 @@ func (a *Agent) setProbeTargets(ts []probeTarget) {
 // kickProbes asks the probe loop for a round now.
 func (a *Agent) kickProbes() {
 	select {
-	case a.probeKick <- struct{}{}:
+	case a.probes.kick <- struct{}{}:
 	default:
 	}
 }
@@ -106,7 +108,7 @@ func (a *Agent) probeLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-a.probeKick:
+		case <-a.probes.kick:
 		}
 		if a.probeAll(ctx) {
 			a.queue.Add(keySync)
@@ -115,29 +117,29 @@ func (a *Agent) probeLoop(ctx context.Context) {
 }
 
 func (a *Agent) probeAll(ctx context.Context) (changed bool) {
-	a.mu.Lock()
-	targets := append([]probeTarget(nil), a.targets...)
-	a.mu.Unlock()
+	a.probes.mu.Lock()
+	targets := append([]probeTarget(nil), a.probes.targets...)
+	a.probes.mu.Unlock()
 	results := a.runProbes(ctx, targets)
 	if ctx.Err() != nil {
 		return false // shutting down: a cancelled probe proves nothing
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.probes.mu.Lock()
+	defer a.probes.mu.Unlock()
 	for peer, ok := range results {
-		if prev, seen := a.probeOK[peer]; !seen || prev != ok {
+		if prev, seen := a.probes.ok[peer]; !seen || prev != ok {
 			changed = true
 			a.log.Info("native probe result", "peer", peer, "ok", ok)
 		}
 	}
-	for peer := range a.probeOK {
+	for peer := range a.probes.ok {
 		if _, ok := results[peer]; !ok {
-			delete(a.probeOK, peer)
+			delete(a.probes.ok, peer)
 			changed = true
 		}
 	}
 	for peer, ok := range results {
-		a.probeOK[peer] = ok
+		a.probes.ok[peer] = ok
 	}
 	return changed
 }

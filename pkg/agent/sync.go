@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/offload-overlay/offload-overlay/pkg/admission"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/mtu"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
@@ -19,39 +21,27 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/version"
 )
 
-// sync converges the datapath to the nodes in the informer cache. The
-// desired set is recomputed in memory (cheap), then only the paths that
-// differ from the last applied set are programmed, so a Node change costs
-// O(1) netlink calls. full=true (resync timer) also refreshes the route
-// lookups and lets the kernel side diff everything against the kernel.
+// sync converges the datapath to the nodes in the informer cache, in six
+// steps: observe (the Nodes, our own Node, the underlay), admit peers
+// (pkg/admission), decide every pair's path, program the difference,
+// publish our facts, report (state and peers files, Events, metrics,
+// condition). The desired set is recomputed in memory (cheap), then only
+// the paths that differ from the last applied set are programmed, so a
+// Node change costs O(1) netlink calls. full=true (resync timer) also
+// refreshes the route lookups and lets the kernel side diff everything
+// against the kernel.
 func (a *Agent) sync(ctx context.Context, full bool) error {
 	start := time.Now()
-	nodes, err := a.lister.List(labels.Everything())
+	nodes, err := a.observe(full)
 	if err != nil {
-		return fmt.Errorf("listing nodes: %w", err)
-	}
-	if err := a.checkLocal(nodes); err != nil {
 		return err
 	}
-	if full || a.routes == nil {
-		a.routes, a.carries = map[netip.Addr]Route{}, map[netip.Prefix]bool{}
-	}
-	a.parsed.begin()
-	peers, ignored, waiting := selectPeersWith(a.parsed.parse, a.local, a.cfg.ClusterCIDRs, nodes)
-	a.parsed.end()
+	peers, ignored, waiting := a.admit(nodes)
 	if own := ownNode(nodes, a.cfg.NodeName); own != nil {
 		a.ensureBGP(ctx, own)
 	}
 	a.noticePeerBGP(peers)
-	a.facts.NativeProbe, a.facts.UnderlayRoutes = a.probeResults(peers), a.underlayRoutes(peers)
-	v := a.computePaths(a.local, a.facts, a.up, peers, a.routeTo)
-	v.ignored = append(ignored, v.ignored...)
-	a.logIgnored(v.ignored)
-	a.setProbeTargets(v.probes)
-	if full && a.reprobe.Swap(false) {
-		a.kickProbes() // the underlay changed: native reachability may have too
-	}
-
+	v := a.decidePaths(peers, ignored, full)
 	if err := a.program(v.paths, full); err != nil {
 		return err
 	}
@@ -66,6 +56,52 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 		a.metrics.Errors.WithLabelValues("publish").Inc()
 		return err
 	}
+	return a.report(ctx, nodes, peers, waiting, v, full)
+}
+
+// observe lists the Nodes, notices a change of our own (checkLocal) and,
+// on a full sync, forgets the underlay lookups so they are asked again.
+func (a *Agent) observe(full bool) ([]*corev1.Node, error) {
+	nodes, err := a.lister.List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	if err := a.checkLocal(nodes); err != nil {
+		return nil, err
+	}
+	if full || a.underlay.empty() {
+		a.underlay.reset()
+	}
+	return nodes, nil
+}
+
+// admit turns the Nodes into peers (pkg/admission, parsed Nodes cached by
+// resourceVersion), and records this node's per-peer observations that go
+// into its facts: native probe results and underlay coverage (rule 3).
+func (a *Agent) admit(nodes []*corev1.Node) (peers []admission.Peer, ignored []admission.Ignored, waiting []string) {
+	a.parsed.Begin()
+	peers, ignored, waiting = admission.Admit(a.parsed.Parse, a.local, a.cfg.ClusterCIDRs, nodes)
+	a.parsed.End()
+	a.facts.NativeProbe, a.facts.UnderlayRoutes = a.probeResults(peers), a.underlayRoutes(peers)
+	return peers, ignored, waiting
+}
+
+// decidePaths decides every pair's path and hands the probe loop its
+// targets.
+func (a *Agent) decidePaths(peers []admission.Peer, ignored []admission.Ignored, full bool) view {
+	v := a.computePaths(a.local, a.facts, a.up, peers, a.routeTo)
+	v.ignored = append(ignored, v.ignored...)
+	a.logIgnored(v.ignored)
+	a.setProbeTargets(v.probes)
+	if full && a.reprobe.Swap(false) {
+		a.kickProbes() // the underlay changed: native reachability may have too
+	}
+	return v
+}
+
+// report writes the state and peers files and the metrics, logs the first
+// convergence, and sets the NetworkUnavailable condition.
+func (a *Agent) report(ctx context.Context, nodes []*corev1.Node, peers []admission.Peer, waiting []string, v view, full bool) error {
 	a.writeReady(v, full)
 	a.writePeers(peers, v.paths)
 	a.updateMetrics(v)
@@ -89,7 +125,7 @@ func (a *Agent) checkLocal(nodes []*corev1.Node) error {
 		}
 		// What our Node carries now: a deleted or overwritten annotation is
 		// published again by this sync.
-		a.published = n.Annotations[nodeinfo.AnnotationKey]
+		a.last.annotation = n.Annotations[nodeinfo.AnnotationKey]
 		if slices.Equal(l.IPs, a.local.IPs) && slices.Equal(l.PodCIDRs, a.local.PodCIDRs) {
 			return nil
 		}
@@ -101,20 +137,8 @@ func (a *Agent) checkLocal(nodes []*corev1.Node) error {
 }
 
 // program applies the difference between the last applied paths and want.
-func (a *Agent) program(want []Path, full bool) error {
-	var upsert, remove []Path
-	next := make(map[string]Path, len(want))
-	for _, p := range want {
-		next[p.Key()] = p
-		if old, ok := a.applied[p.Key()]; !ok || !old.Equal(p) {
-			upsert = append(upsert, p)
-		}
-	}
-	for k, p := range a.applied {
-		if _, ok := next[k]; !ok {
-			remove = append(remove, p)
-		}
-	}
+func (a *Agent) program(want []datapath.Path, full bool) error {
+	upsert, remove, next := a.applied.diff(want)
 	var err error
 	if full {
 		err = a.kernel.ResyncPaths(want)
@@ -123,7 +147,7 @@ func (a *Agent) program(want []Path, full bool) error {
 	}
 	if err != nil {
 		a.metrics.Errors.WithLabelValues("apply").Inc()
-		a.applied = map[string]Path{} // next attempt re-programs everything (idempotent)
+		a.applied = appliedPaths{} // next attempt re-programs everything (idempotent)
 		return fmt.Errorf("programming %d peer paths (%d removed): %w", len(upsert), len(remove), err)
 	}
 	a.metrics.PathsProgramed.Add(float64(len(upsert) + len(remove)))
@@ -138,21 +162,13 @@ func (a *Agent) program(want []Path, full bool) error {
 	return nil
 }
 
-func (a *Agent) routeTo(ip netip.Addr) (Route, error) {
-	if r, ok := a.routes[ip]; ok {
-		return r, nil
-	}
-	r, err := a.kernel.RouteTo(ip)
-	if err != nil {
-		return r, err
-	}
-	a.routes[ip] = r
-	return r, nil
+func (a *Agent) routeTo(ip netip.Addr) (datapath.Route, error) {
+	return a.underlay.routeTo(a.kernel, ip)
 }
 
 // underlayRoutes says, for each peer, whether the tunnel underlay carries
 // its pod CIDRs (rule 3); only meaningful when the uplink is a tunnel.
-func (a *Agent) underlayRoutes(peers []Peer) map[string]bool {
+func (a *Agent) underlayRoutes(peers []admission.Peer) map[string]bool {
 	dev := a.up.Verdict.UnderlayTunnelDevice
 	if a.up.Verdict.UnderlayTunnel == "" || dev == "" {
 		return nil
@@ -161,13 +177,9 @@ func (a *Agent) underlayRoutes(peers []Peer) map[string]bool {
 	for _, p := range peers {
 		all := true
 		for _, c := range p.PodCIDRs {
-			ok, cached := a.carries[c]
-			if !cached {
-				var err error
-				if ok, err = a.kernel.Carries(dev, c); err != nil {
-					a.log.Warn("checking underlay routes", "peer", p.Name, "podCIDR", c, "err", err)
-				}
-				a.carries[c] = ok
+			ok, err := a.underlay.carried(a.kernel, dev, c)
+			if err != nil {
+				a.log.Warn("checking underlay routes", "peer", p.Name, "podCIDR", c, "err", err)
 			}
 			all = all && ok
 		}
@@ -178,7 +190,7 @@ func (a *Agent) underlayRoutes(peers []Peer) map[string]bool {
 
 // reportUnreachable logs, and records an Event on our Node, when a peer
 // becomes unreachable (once per change of reason, not every sync).
-func (a *Agent) reportUnreachable(paths []Path) {
+func (a *Agent) reportUnreachable(paths []datapath.Path) {
 	now := map[string]string{}
 	for _, p := range paths {
 		if p.Mode != decision.ModeUnreachable {
@@ -186,25 +198,25 @@ func (a *Agent) reportUnreachable(paths []Path) {
 		}
 		reason := strings.Join(p.Reasons, "; ")
 		now[p.Key()] = reason
-		if a.unreachable[p.Key()] == reason {
+		if a.last.unreachable[p.Key()] == reason {
 			continue
 		}
 		a.log.Warn("peer unreachable: no route installed", "peer", p.Peer, "podCIDR", p.PodCIDR, "reason", reason)
 		a.recorder.Eventf(a.nodeRef, corev1.EventTypeWarning, "PeerUnreachable",
 			"peer %s pod CIDR %s unreachable: %s", p.Peer, p.PodCIDR, reason)
 	}
-	a.unreachable = now
+	a.last.unreachable = now
 }
 
-func (a *Agent) logIgnored(ignored []Ignored) {
+func (a *Agent) logIgnored(ignored []admission.Ignored) {
 	now := map[string]string{}
 	for _, ig := range ignored {
 		now[ig.Name] = ig.Reason
-		if a.ignoredLog[ig.Name] != ig.Reason {
+		if a.last.ignored[ig.Name] != ig.Reason {
 			a.log.Warn("ignoring node", "peer", ig.Name, "reason", ig.Reason)
 		}
 	}
-	a.ignoredLog = now
+	a.last.ignored = now
 }
 
 // publish writes our facts annotation when it differs from what we
@@ -214,13 +226,13 @@ func (a *Agent) publish(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding facts: %w", err)
 	}
-	if string(doc) == a.published {
+	if string(doc) == a.last.annotation {
 		return nil
 	}
 	if err := publishFacts(ctx, a.nodes, a.cfg.NodeName, a.facts); err != nil {
 		return err
 	}
-	a.published = string(doc)
+	a.last.annotation = string(doc)
 	return nil
 }
 
@@ -228,7 +240,7 @@ func (a *Agent) publish(ctx context.Context) error {
 // if someone else changed it.
 func (a *Agent) ensureCondition(ctx context.Context, nodes []*corev1.Node, v view) error {
 	for _, n := range nodes {
-		if n.Name == a.cfg.NodeName && a.conditionOK && a.conditionMatches(n) {
+		if n.Name == a.cfg.NodeName && a.last.condition && a.conditionMatches(n) {
 			return nil
 		}
 	}
@@ -237,7 +249,7 @@ func (a *Agent) ensureCondition(ctx context.Context, nodes []*corev1.Node, v vie
 		a.metrics.Errors.WithLabelValues("condition").Inc()
 		return err
 	}
-	a.conditionOK = true
+	a.last.condition = true
 	return nil
 }
 
@@ -270,7 +282,7 @@ func (a *Agent) writeReady(v view, full bool) {
 		s.GSOMaxSize, s.GROMaxSize = min(a.up.GSOMaxSize, bigTCPLimit), min(a.up.GROMaxSize, bigTCPLimit)
 	}
 	key, _ := json.Marshal(s)
-	if string(key) == a.lastState && !full {
+	if string(key) == a.last.state && !full {
 		return
 	}
 	s.UpdatedAt = time.Now().UTC()
@@ -279,7 +291,7 @@ func (a *Agent) writeReady(v view, full bool) {
 		a.log.Error("writing node state", "err", err)
 		return
 	}
-	a.lastState = string(key)
+	a.last.state = string(key)
 }
 
 // writeNotReady records why the node cannot take pods yet.
@@ -289,7 +301,7 @@ func (a *Agent) writeNotReady(reason string) {
 		s.PodCIDRs = append(s.PodCIDRs, c.String())
 	}
 	key, _ := json.Marshal(s)
-	if string(key) == a.lastState {
+	if string(key) == a.last.state {
 		return
 	}
 	s.UpdatedAt = time.Now().UTC()
@@ -297,7 +309,7 @@ func (a *Agent) writeNotReady(reason string) {
 		a.log.Error("writing node state", "err", err)
 		return
 	}
-	a.lastState = string(key)
+	a.last.state = string(key)
 }
 
 func (a *Agent) updateMetrics(v view) {

@@ -81,7 +81,7 @@ func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
 	reasons := append(kindReasons, fmt.Sprintf("the underlay is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
 		tunnelNames(in), label(orVXLAN(kind)), offload.LabRatioNestedEncap))
 	reasons = append(reasons, tunnelRemedies(in)...)
-	reasons = append(reasons, "or set allowNestedEncap: true to accept the nested tunnel (slow)")
+	reasons = append(reasons, "or run the agent with --allow-nested-encap (OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP=true) to accept the nested tunnel (slow)")
 	return unreachable(3, reasons...)
 }
 
@@ -108,7 +108,7 @@ func forcedEncap(cfg Config, in Input, kind Mode) Result {
 		if !cfg.AllowNestedEncap {
 			reasons := []string{fmt.Sprintf("mode %s (forced) would nest inside the tunnel underlay (%s): two tunnel levels (%.2fx native in the lab)",
 				kind, tunnelNames(in), offload.LabRatioNestedEncap),
-				"set allowNestedEncap: true to accept it, or use mode auto or native to route over the tunnel"}
+				"run the agent with --allow-nested-encap (OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP=true) to accept it, or use --mode auto or native to route over the tunnel"}
 			return unreachable(0, reasons...)
 		}
 		r := nested(in, kind, 0)
@@ -157,7 +157,7 @@ func nested(in Input, kind Mode, rule int) Result {
 	r := Result{Mode: kind, Rule: rule, Overhead: Overhead(kind, in.IPv6Underlay), Nested: true, Segmentation: SegSoftware}
 	r.MTU = in.Local.UplinkMTU - r.Overhead
 	r.Reasons = []string{
-		fmt.Sprintf("allowNestedEncap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
+		fmt.Sprintf("--allow-nested-encap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
 			label(kind), tunnelNames(in), offload.LabRatioNestedEncap),
 		fmt.Sprintf("pod MTU %d = underlay MTU %d - %d (%s)", r.MTU, in.Local.UplinkMTU, r.Overhead, overheadBreakdown(kind, in.IPv6Underlay)),
 		fmt.Sprintf("remedy: route the pod CIDRs over the tunnel underlay instead (rule 3 then picks native over it, %.2fx native in the lab)",

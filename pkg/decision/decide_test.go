@@ -223,7 +223,7 @@ func TestReasonsNameDeviceCostAndRemedy(t *testing.T) {
 	in = Input{Local: side(wgTunnel, false), Peer: side(wgTunnel, true), PeerNodeIP: "192.168.5.2", PeerPodCIDR: "10.244.2.0/24"}
 	r = Decide(Config{}, in)
 	all = strings.Join(r.Reasons, "\n")
-	for _, want := range []string{"add 10.244.2.0/24 to AllowedIPs of the wg0 peer for 192.168.5.2", "allowNestedEncap", "0.20x native"} {
+	for _, want := range []string{"add 10.244.2.0/24 to AllowedIPs of the wg0 peer for 192.168.5.2", "--allow-nested-encap", "OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP", "0.20x native"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("rule 3 reasons lack %q:\n%s", want, all)
 		}

@@ -15,13 +15,13 @@ const (
 
 // Config is the operator's choice (agent flags, also taken by doctor).
 type Config struct {
-	Mode                   Mode // auto (default), vxlan, geneve, native
-	UnderlayRoutesPodCIDRs bool // the underlay routes every node's pod CIDR (cloud route table, BGP)
-	AllowNestedEncap       bool // accept a tunnel inside a tunnel (slow; measured in the lab)
+	Mode Mode `json:"mode"` // auto (default), vxlan, geneve, native
 	// Encap is the tunnel auto uses when it must encapsulate: vxlan
 	// (default, "") or geneve. When either kernel cannot create it, auto
 	// falls back to VXLAN and says so.
-	Encap Mode
+	Encap                  Mode `json:"encap,omitempty"`
+	UnderlayRoutesPodCIDRs bool `json:"underlayRoutesPodCIDRs"` // the underlay routes every node's pod CIDR (cloud route table, BGP)
+	AllowNestedEncap       bool `json:"allowNestedEncap"`       // accept a tunnel inside a tunnel (slow; measured in the lab)
 }
 
 // Side is what one node of a pair contributes to the decision; every field

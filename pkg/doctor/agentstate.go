@@ -119,7 +119,7 @@ func (s agentState) agentNotes(cfg decision.Config, in decision.Input, p peersta
 	if d := drift(p.Local, in.Local, pa.OnLink, in.OnLink); d != "" {
 		notes = append(notes, "this node's kernel changed since the agent's last converge ("+d+"): the mode above is what the agent picks at its next converge")
 	}
-	if agentCfg := s.file.Config.Decision(); !sameConfig(agentCfg, cfg) {
+	if agentCfg := s.file.Config; !sameConfig(agentCfg, cfg) {
 		notes = append(notes, fmt.Sprintf("the agent runs with %s, doctor with %s: the mode above follows doctor's flags", configWords(agentCfg), configWords(cfg)))
 	}
 	if res.Mode != pa.Mode {

@@ -3,7 +3,9 @@ package doctor
 import (
 	"fmt"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
 
@@ -19,7 +21,7 @@ func inputOf(o Options, p *offload.Path, v offload.Verdict, es []offload.EncapSu
 	}
 	var notes []string
 	if v.HasTunnelUnderlay() && o.PeerPodCIDR != nil {
-		ok, err := offload.RoutesVia(o.NetNS, o.PeerPodCIDR, v.UnderlayTunnelDevice)
+		ok, err := underlayCarries(o, v.UnderlayTunnelDevice)
 		if err != nil {
 			return decision.Input{}, nil, fmt.Errorf("checking the route to %s: %w", o.PeerPodCIDR, err)
 		}
@@ -61,15 +63,24 @@ func ipv6Outer(o Options, p *offload.Path) bool {
 
 func decisionOf(cfg decision.Config, in decision.Input, notes []string) Decision {
 	res := decision.Decide(cfg, in)
-	mode := cfg.Mode
-	if mode == "" {
-		mode = decision.ModeAuto
+	echo := cfg // the flags doctor was given, mode spelled out
+	if echo.Mode == "" {
+		echo.Mode = decision.ModeAuto
 	}
 	return Decision{
 		Mode: res.Mode, MTU: res.MTU, Rule: res.Rule, Overhead: res.Overhead,
 		Segmentation: res.Segmentation, Nested: res.Nested,
 		Reasons: append(res.Reasons, notes...),
-		Config: Config{Mode: mode, Encap: cfg.Encap, UnderlayRoutesPodCIDRs: cfg.UnderlayRoutesPodCIDRs,
-			AllowNestedEncap: cfg.AllowNestedEncap},
+		Config:  echo,
 	}
+}
+
+// underlayCarries is the agent's rule 3 input (datapath.UnderlayCarries)
+// for --peer-pod-cidr.
+func underlayCarries(o Options, dev string) (bool, error) {
+	p, ok := netaddr.PrefixOf(o.PeerPodCIDR)
+	if !ok {
+		return false, fmt.Errorf("--peer-pod-cidr %s: not an address", o.PeerPodCIDR)
+	}
+	return datapath.UnderlayCarries(o.NetNS, dev, p.Masked())
 }

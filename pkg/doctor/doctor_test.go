@@ -105,7 +105,7 @@ func agentPath(name string, ip net.IP, podCIDR string, onLink bool, mode decisio
 // sides go through both (nil: unchanged), which sets probe or underlay facts.
 func agentFile(both func(decision.Side) decision.Side, peers ...peerstate.Peer) func(decision.Side) *peerstate.File {
 	return func(local decision.Side) *peerstate.File {
-		f := &peerstate.File{AgentVersion: "test", Node: "node-a", Config: peerstate.Config{Mode: decision.ModeAuto},
+		f := &peerstate.File{AgentVersion: "test", Node: "node-a", Config: decision.Config{Mode: decision.ModeAuto},
 			UpdatedAt: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}
 		for _, p := range peers {
 			p.Local, p.Peer = local, local

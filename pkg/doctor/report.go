@@ -98,27 +98,19 @@ type Encap struct {
 
 // Decision is what the agent would choose for the peer.
 type Decision struct {
-	Mode         decision.Mode `json:"mode"`
-	MTU          int           `json:"mtu"`
-	Reasons      []string      `json:"reasons"`
-	Rule         int           `json:"rule"`
-	Overhead     int           `json:"overhead"`
-	Segmentation string        `json:"segmentation"`
-	Nested       bool          `json:"nested"`
-	Config       Config        `json:"config"`
+	Mode         decision.Mode   `json:"mode"`
+	MTU          int             `json:"mtu"`
+	Reasons      []string        `json:"reasons"`
+	Rule         int             `json:"rule"`
+	Overhead     int             `json:"overhead"`
+	Segmentation string          `json:"segmentation"`
+	Nested       bool            `json:"nested"`
+	Config       decision.Config `json:"config"`
 	// Source says where the peer's side came from: SourceAgentState or
 	// SourceLocalKernel.
 	Source string `json:"source"`
 	// Agent is what the agent recorded for this peer (agent-state only).
 	Agent *AgentPath `json:"agent,omitempty"`
-}
-
-// Config echoes the decision flags doctor was given.
-type Config struct {
-	Mode                   decision.Mode `json:"mode"`
-	Encap                  decision.Mode `json:"encap,omitempty"`
-	UnderlayRoutesPodCIDRs bool          `json:"underlayRoutesPodCIDRs"`
-	AllowNestedEncap       bool          `json:"allowNestedEncap"`
 }
 
 // Build inspects the node's kernel and computes the report.

@@ -2,10 +2,8 @@ package offload
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/vishvananda/netlink"
 )
 
 // Inspect resolves the egress path for t in the calling thread's network
@@ -37,30 +35,4 @@ func InspectIn(netns ns.NetNS, t Target) (*Path, error) {
 		return nil, fmt.Errorf("inspecting path in %s: %w", netns.Path(), err)
 	}
 	return p, nil
-}
-
-// RoutesVia reports whether the route towards the first address of prefix
-// leaves by device dev, i.e. whether a tunnel underlay named dev carries
-// that prefix (decision rule 3). Only kernel routes are consulted: a
-// WireGuard device also needs the prefix in the peer's AllowedIPs.
-// Equivalent to: `ip route get PREFIX-ADDRESS` and comparing the `dev`.
-func RoutesVia(netns ns.NetNS, prefix *net.IPNet, dev string) (bool, error) {
-	var out bool
-	do := func() error {
-		rt, err := routeTo(prefix.IP)
-		if err != nil {
-			return err
-		}
-		l, err := netlink.LinkByIndex(rt.LinkIndex)
-		if err != nil {
-			return fmt.Errorf("looking up route device %d: %w", rt.LinkIndex, err)
-		}
-		out = l.Attrs().Name == dev
-		return nil
-	}
-	if netns == nil {
-		return out, do()
-	}
-	err := netns.Do(func(ns.NetNS) error { return do() })
-	return out, err
 }

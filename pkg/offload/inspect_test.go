@@ -152,23 +152,6 @@ func TestFreshDeviceFeatures(t *testing.T) {
 	}
 }
 
-func TestRoutesVia(t *testing.T) {
-	n := offloadtest.Build(t, offloadtest.VXLANUnderlay)
-	for _, c := range []struct {
-		prefix *net.IPNet
-		dev    string
-		want   bool
-	}{
-		{offloadtest.RemotePods, "vx0", true},
-		{offloadtest.RemotePods, "eth0", false},
-	} {
-		got, err := offload.RoutesVia(n, c.prefix, c.dev)
-		if err != nil || got != c.want {
-			t.Errorf("RoutesVia(%s, %s) = %v, %v; want %v", c.prefix, c.dev, got, err, c.want)
-		}
-	}
-}
-
 func TestNoDefaultRoute(t *testing.T) {
 	n := offloadtest.NewNS(t)
 	_, err := offload.InspectIn(n, offload.Target{})

@@ -12,7 +12,10 @@ import (
 )
 
 // Converger keeps the kernel's per-peer datapath equal to a desired set of
-// peers. It is safe for concurrent use.
+// peers. It is safe for concurrent use. The peers it is given are already
+// admitted (pkg/admission: no two share or overlap a pod CIDR or share a
+// VTEP MAC of one family): it programs them and does not decide which of
+// two colliding peers wins.
 type Converger struct {
 	mu     sync.Mutex
 	k      *kernel
@@ -21,7 +24,6 @@ type Converger struct {
 	want   map[key]entry     // desired kernel objects (union of all peers)
 	owner  map[key]string    // which peer wants each object
 	byPeer map[string][]key  // objects each placed peer wants
-	cidrs  *cidrIndex        // accepted pod CIDRs and their peer
 	skip   map[string]string // peers (partly) not programmed, and why
 	have   map[key]entry     // our objects in the kernel, as last read or written
 	loaded bool              // have was read from the kernel
@@ -44,7 +46,6 @@ func (c *Converger) reset() {
 	c.want = make(map[key]entry)
 	c.owner = make(map[key]string)
 	c.byPeer = make(map[string][]key)
-	c.cidrs = newCIDRIndex()
 	c.skip = make(map[string]string)
 	if c.peers == nil {
 		c.peers = make(map[string]Peer)
@@ -57,8 +58,8 @@ func (c *Converger) Stats() Stats {
 }
 
 // Apply converges the kernel to exactly peers: objects of peers not in the
-// list are removed, unchanged peers cost no netlink call. Peers with
-// overlapping pod CIDRs lose in name order (reported in Report.Skipped).
+// list are removed, unchanged peers cost no netlink call. peers must be
+// admitted (see Converger): collisions are not arbitrated here.
 func (c *Converger) Apply(peers []Peer) (Report, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -95,8 +96,7 @@ func (c *Converger) ApplyPeer(p Peer) (Report, error) {
 	return c.report(s0), err
 }
 
-// RemovePeer removes one peer's routes, neighbours and FDB entries, then
-// retries peers that were skipped because they overlapped it.
+// RemovePeer removes one peer's routes, neighbours and FDB entries.
 func (c *Converger) RemovePeer(name string) (Report, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -106,11 +106,6 @@ func (c *Converger) RemovePeer(name string) (Report, error) {
 	}
 	keys := c.unplace(name)
 	delete(c.peers, name)
-	for _, other := range slices.Sorted(maps.Keys(c.skip)) {
-		keys = append(keys, c.unplace(other)...)
-		c.place(c.peers[other])
-		keys = append(keys, c.byPeer[other]...)
-	}
 	err := c.reconcile(keys)
 	return c.report(s0), err
 }
@@ -188,46 +183,20 @@ func (c *Converger) placeAll() {
 	}
 }
 
-// place adds p's objects to the desired set unless they collide with an
-// already placed peer (same or overlapping pod CIDR, same VTEP MAC).
+// place adds p's objects to the desired set. What p cannot have (no
+// endpoint or tunnel device of a family, Geneve) is recorded in skip.
 func (c *Converger) place(p Peer) {
 	entries, err := peerEntries(p, c.links)
-	if err == nil {
-		err = c.collision(p, entries)
-	}
 	if err != nil {
 		c.skip[p.Name] = err.Error()
-		if errors.Is(err, errCollision) {
-			return
-		}
 	}
 	keys := make([]key, 0, len(entries))
 	for _, e := range entries {
 		k := e.key()
 		c.want[k], c.owner[k] = e, p.Name
 		keys = append(keys, k)
-		if e.kind == kindRoute {
-			c.cidrs.add(e.dst, p.Name)
-		}
 	}
 	c.byPeer[p.Name] = keys
-}
-
-var errCollision = errors.New("collides with another peer")
-
-func (c *Converger) collision(p Peer, entries []entry) error {
-	for _, e := range entries {
-		if o, ok := c.owner[e.key()]; ok && o != p.Name {
-			return fmt.Errorf("%s %w %q", e.kind, errCollision, o)
-		}
-		if e.kind != kindRoute {
-			continue
-		}
-		if cidr, o, ok := c.cidrs.overlap(e.dst, p.Name); ok {
-			return fmt.Errorf("pod CIDR %s overlaps %s of peer %q: %w", e.dst, cidr, o, errCollision)
-		}
-	}
-	return nil
 }
 
 // unplace removes a peer's objects from the desired set and returns their keys.
@@ -235,9 +204,6 @@ func (c *Converger) unplace(name string) []key {
 	keys := c.byPeer[name]
 	for _, k := range keys {
 		if c.owner[k] == name {
-			if e := c.want[k]; e.kind == kindRoute {
-				c.cidrs.remove(e.dst)
-			}
 			delete(c.want, k)
 			delete(c.owner, k)
 		}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 )
 
 // kind is a kernel object type; the order is the order of additions.
@@ -70,23 +71,9 @@ var (
 	errGeneve     = errors.New("geneve peers are not programmed (no geneve datapath yet)")
 )
 
-func familyOf(a netip.Addr) int {
-	if a.Is4() {
-		return 4
-	}
-	return 6
-}
-
-// validUnicast rejects addresses that must never be a route's gateway or a
-// tunnel's destination (a hostile annotation must not hijack them).
-func validUnicast(a netip.Addr) bool {
-	return a.IsValid() && !a.IsUnspecified() && !a.IsLoopback() && !a.IsMulticast() &&
-		!a.IsLinkLocalMulticast() && !a.IsInterfaceLocalMulticast() && a != netip.IPv4Unspecified()
-}
-
 func endpointFor(p Peer, family int) (Endpoint, bool) {
 	for _, ep := range p.Endpoints {
-		if ep.NodeIP.IsValid() && familyOf(ep.NodeIP.Unmap()) == family {
+		if ep.NodeIP.IsValid() && netaddr.Family(ep.NodeIP.Unmap()) == family {
 			ep.NodeIP = ep.NodeIP.Unmap()
 			return ep, true
 		}
@@ -115,7 +102,7 @@ func cidrEntries(p Peer, cidr netip.Prefix, links Links) ([]entry, error) {
 		return nil, errors.New("invalid prefix")
 	}
 	cidr = cidr.Masked()
-	f := familyOf(cidr.Addr())
+	f := netaddr.Family(cidr.Addr())
 	switch p.Mode {
 	case decision.ModeUnreachable, decision.ModeAuto, "":
 		return nil, nil
@@ -129,7 +116,7 @@ func cidrEntries(p Peer, cidr netip.Prefix, links Links) ([]entry, error) {
 	if !ok {
 		return nil, fmt.Errorf("IPv%d: %w", f, errNoEndpoint)
 	}
-	if !validUnicast(ep.NodeIP) {
+	if !netaddr.ValidUnicast(ep.NodeIP) {
 		return nil, fmt.Errorf("node IP %s is not a unicast address", ep.NodeIP)
 	}
 	if p.Mode == decision.ModeNative {

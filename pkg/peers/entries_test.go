@@ -64,19 +64,3 @@ func TestPeerEntries(t *testing.T) {
 		})
 	}
 }
-
-func TestOverlapSkipped(t *testing.T) {
-	c := New(nil, testLinks)
-	c.peers = map[string]Peer{
-		"a": peer("a", decision.ModeNative, "10.244.1.0/24", "192.0.2.1"),
-		"b": peer("b", decision.ModeNative, "10.244.0.0/16", "192.0.2.2"),
-		"c": peer("c", decision.ModeNative, "10.244.2.0/24", "192.0.2.3"),
-	}
-	c.placeAll()
-	if _, ok := c.skip["b"]; !ok || len(c.skip) != 1 {
-		t.Fatalf("skip = %v, want only b", c.skip)
-	}
-	if len(c.want) != 2 {
-		t.Fatalf("want %d entries, expected 2", len(c.want))
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -149,7 +150,7 @@ func (k *kernel) readRoutes(fam int, have map[key]entry) error {
 		if r.Dst == nil {
 			continue
 		}
-		dst, ok := prefixOf(r.Dst)
+		dst, ok := netaddr.PrefixOf(r.Dst)
 		gw, ok2 := netip.AddrFromSlice(r.Gw)
 		if !ok || !ok2 {
 			continue // multipath or odd: not ours to parse; Cleanup removes it
@@ -189,13 +190,4 @@ func (k *kernel) readNeighs(link, fam int, have map[key]entry) error {
 		have[e.key()] = e
 	}
 	return nil
-}
-
-func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	bits, _ := n.Mask.Size()
-	return netip.PrefixFrom(a.Unmap(), bits), true
 }

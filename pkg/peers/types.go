@@ -70,7 +70,7 @@ type Report struct {
 	// NetlinkTime is the wall time spent inside netlink calls.
 	NetlinkTime time.Duration
 	// Skipped maps every peer currently without (or with only part of) its
-	// datapath to why: overlapping pod CIDR, missing endpoint, no tunnel
+	// datapath to why: missing endpoint, no tunnel
 	// device, Geneve. It covers all desired peers, not only this call's.
 	Skipped map[string]string
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
@@ -183,11 +184,11 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 		Decision:     decision.Config{Mode: decision.ModeAuto, UnderlayRoutesPodCIDRs: false},
 		ResyncPeriod: time.Hour, ProbePeriod: time.Hour}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	kernel, err := agent.NewKernel(agent.KernelConfig{NetNS: netns, VNI: 1, Port: 4789, Log: log})
+	kernel, err := datapath.New(datapath.Config{NetNS: netns, VNI: 1, Port: 4789, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = agent.Cleanup(kernel, stateDir) })
+	b.Cleanup(func() { _ = datapath.CleanupNode(kernel, stateDir) })
 	reg := prometheus.NewRegistry()
 	client, err := coreapi.NewForConfig(env.Config) // the binary's client
 	if err != nil {
@@ -263,7 +264,7 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 		change.Round(time.Millisecond), inc1.count-inc0.count, (inc1.sum-inc0.sum)*1000, nPeers, w1-w0, r1-r0)
 	cancel()
 	<-done
-	if err := agent.Cleanup(kernel, stateDir); err != nil {
+	if err := datapath.CleanupNode(kernel, stateDir); err != nil {
 		b.Fatal(err)
 	}
 	for _, bin := range agentBinaries(b) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgpconfig"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
@@ -74,11 +75,11 @@ var ErrHelp = flag.ErrHelp
 
 // raw holds the flag strings before validation.
 type raw struct {
-	nodeName, kubeconfig, mode, iface, stateDir, metricsAddr string
-	logFormat, logLevel, vni, port, resync, probe            string
-	clusterCIDRs, nodeIPs                                    listFlag
-	underlay, nested                                         bool
-	bgp                                                      *bgpconfig.Raw
+	nodeName, kubeconfig, iface, stateDir, metricsAddr string
+	logFormat, logLevel, vni, port, resync, probe      string
+	clusterCIDRs, nodeIPs                              listFlag
+	decision                                           *DecisionFlags
+	bgp                                                *bgpconfig.Raw
 }
 
 // listFlag is a repeatable, comma-separated string flag.
@@ -109,33 +110,23 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 }
 
 func newFlagSet(getenv func(string) string, out io.Writer) (*flag.FlagSet, *raw) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	envBool := func(name string) bool {
-		b, _ := strconv.ParseBool(getenv(name))
-		return b
-	}
+	e := Env(getenv)
+	env := e.Str
 	r := &raw{}
 	fs := flag.NewFlagSet("offload-overlay-agent run", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&r.nodeName, "node-name", env(envNodeName, ""), "this node's name ($NODE_NAME)")
 	fs.StringVar(&r.kubeconfig, "kubeconfig", env(envKubeconfig, ""), "kubeconfig path ($KUBECONFIG); empty: in-cluster")
-	fs.StringVar(&r.mode, "mode", env(envPrefix+"MODE", string(decision.ModeAuto)), "datapath: auto|vxlan|geneve|native")
+	r.decision = AddDecisionFlags(fs, e)
 	fs.StringVar(&r.vni, "vni", env(envPrefix+"VNI", strconv.Itoa(DefaultVNI)), "VXLAN network identifier")
 	fs.StringVar(&r.port, "vxlan-port", env(envPrefix+"VXLAN_PORT", strconv.Itoa(DefaultVXLANPort)), "VXLAN UDP port")
-	fs.StringVar(&r.iface, "iface", env(envPrefix+"IFACE", ""), "uplink interface override")
-	fs.StringVar(&r.stateDir, "state-dir", env(envPrefix+"STATE_DIR", state.DefaultDir), "node state directory (read by the CNI plugin)")
+	AddIfaceFlag(fs, e, &r.iface, "uplink interface override")
+	AddStateDirFlag(fs, e, &r.stateDir, "node state directory (read by the CNI plugin)")
 	fs.StringVar(&r.metricsAddr, "metrics-addr", env(envPrefix+"METRICS_ADDR", DefaultMetricsAddr), "address for /metrics and /healthz; empty disables")
 	fs.StringVar(&r.logFormat, "log-format", env(envPrefix+"LOG_FORMAT", DefaultLogFormat), "log format: json|text")
 	fs.StringVar(&r.logLevel, "log-level", env(envPrefix+"LOG_LEVEL", "info"), "log level: debug|info|warn|error")
 	fs.StringVar(&r.resync, "resync-period", env(envPrefix+"RESYNC_PERIOD", DefaultResync.String()), "full re-converge period")
 	fs.StringVar(&r.probe, "probe-period", env(envPrefix+"PROBE_PERIOD", DefaultProbePeriod.String()), "native probe period")
-	fs.BoolVar(&r.underlay, "underlay-routes-pod-cidrs", envBool(envPrefix+"UNDERLAY_ROUTES_POD_CIDRS"), "the underlay routes every node's pod CIDR (cloud route table, BGP)")
-	fs.BoolVar(&r.nested, "allow-nested-encap", envBool(envPrefix+"ALLOW_NESTED_ENCAP"), "allow a tunnel inside a tunnel underlay (slow)")
 	r.clusterCIDRs.Set(getenv(envPrefix + "CLUSTER_CIDR"))
 	r.nodeIPs.Set(getenv(envPrefix + "NODE_IP"))
 	fs.Var(&resetList{l: &r.clusterCIDRs}, "cluster-cidr", "cluster pod CIDR, one per family (repeatable or comma-separated)")
@@ -173,8 +164,6 @@ func (r *raw) validate() (*Config, error) {
 		MetricsAddr: r.metricsAddr,
 		LogFormat:   r.logFormat,
 	}
-	c.Decision.UnderlayRoutesPodCIDRs = r.underlay
-	c.Decision.AllowNestedEncap = r.nested
 	checks := []func(*Config) error{
 		r.checkNodeName, r.checkMode, r.checkVNI, r.checkPort, r.checkIface,
 		r.checkStateDir, r.checkMetricsAddr, r.checkLog, r.checkDurations,
@@ -196,12 +185,9 @@ func (r *raw) checkNodeName(c *Config) error {
 }
 
 func (r *raw) checkMode(c *Config) error {
-	switch m := decision.Mode(r.mode); m {
-	case decision.ModeAuto, decision.ModeVXLAN, decision.ModeGeneve, decision.ModeNative:
-		c.Decision.Mode = m
-		return nil
-	}
-	return &FlagError{"mode", r.mode, errors.New("want auto, vxlan, geneve or native")}
+	d, err := r.decision.Config()
+	c.Decision = d
+	return err
 }
 
 func (r *raw) checkVNI(c *Config) error {
@@ -304,7 +290,7 @@ func (r *raw) checkClusterCIDRs(c *Config) error {
 		if p != p.Masked() {
 			return &FlagError{"cluster-cidr", s, fmt.Errorf("host bits set (did you mean %s?)", p.Masked())}
 		}
-		f := family(p.Addr())
+		f := netaddr.Index(p.Addr())
 		if seen[f] {
 			return &FlagError{"cluster-cidr", s, errors.New("at most one CIDR per address family")}
 		}
@@ -325,7 +311,7 @@ func (r *raw) checkNodeIPs(c *Config) error {
 		if !a.IsGlobalUnicast() && !a.IsPrivate() {
 			return &FlagError{"node-ip", s, errors.New("not a unicast address")}
 		}
-		f := family(a)
+		f := netaddr.Index(a)
 		if seen[f] {
 			return &FlagError{"node-ip", s, errors.New("at most one address per family")}
 		}
@@ -344,13 +330,6 @@ func (r *raw) checkBGP(c *Config) error {
 		return &FlagError{fe.Flag, fe.Value, fe.Err} // the value is "" for the password
 	}
 	return err
-}
-
-func family(a netip.Addr) int {
-	if a.Unmap().Is4() {
-		return 0
-	}
-	return 1
 }
 
 // Logger builds the slog logger the configuration asks for.

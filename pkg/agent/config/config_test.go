@@ -33,23 +33,24 @@ func TestParseEnvFallbacksAndFlagsWin(t *testing.T) {
 		"KUBECONFIG":                   "/etc/kube.conf",
 		"OFFLOAD_OVERLAY_CLUSTER_CIDR": "10.244.0.0/16,fd00:10:244::/56",
 		"OFFLOAD_OVERLAY_MODE":         "vxlan",
+		"OFFLOAD_OVERLAY_ENCAP":        "geneve",
 	})
 	c, err := Parse(nil, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.NodeName != "from-env" || c.Kubeconfig != "/etc/kube.conf" || c.Decision.Mode != decision.ModeVXLAN || len(c.ClusterCIDRs) != 2 {
+	if c.NodeName != "from-env" || c.Kubeconfig != "/etc/kube.conf" || c.Decision.Mode != decision.ModeVXLAN || c.Decision.Encap != decision.ModeGeneve || len(c.ClusterCIDRs) != 2 {
 		t.Fatalf("env not used: %+v", c)
 	}
 	c, err = Parse([]string{"--node-name=flag", "--cluster-cidr", "10.0.0.0/8", "--mode", "native",
 		"--underlay-routes-pod-cidrs", "--allow-nested-encap", "--metrics-addr=", "--node-ip", "192.168.1.5",
-		"--log-format", "json", "--resync-period", "30s"}, env, io.Discard)
+		"--log-format", "json", "--resync-period", "30s", "--encap", "geneve"}, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	if c.NodeName != "flag" || len(c.ClusterCIDRs) != 1 || c.ClusterCIDRs[0] != want[0] || c.Decision.Mode != decision.ModeNative ||
-		!c.Decision.UnderlayRoutesPodCIDRs || !c.Decision.AllowNestedEncap || c.MetricsAddr != "" ||
+		!c.Decision.UnderlayRoutesPodCIDRs || !c.Decision.AllowNestedEncap || c.Decision.Encap != decision.ModeGeneve || c.MetricsAddr != "" ||
 		c.NodeIPs[0] != netip.MustParseAddr("192.168.1.5") || c.LogFormat != "json" || c.ResyncPeriod != 30*time.Second {
 		t.Fatalf("flags did not win: %+v", c)
 	}
@@ -72,6 +73,7 @@ func TestParseBadValuesNameTheFlag(t *testing.T) {
 	}{
 		{[]string{}, "node-name"},
 		{[]string{"--mode", "ipip"}, "mode"},
+		{[]string{"--encap", "gre"}, "encap"},
 		{[]string{"--vni", "0"}, "vni"},
 		{[]string{"--vni", "16777216"}, "vni"},
 		{[]string{"--vni", "x"}, "vni"},

@@ -28,7 +28,7 @@ type File struct {
 	// Node is this node's name.
 	Node string `json:"node"`
 	// Config is the agent's decision configuration (--mode, ...).
-	Config Config `json:"config"`
+	Config decision.Config `json:"config"`
 	// Peers are sorted by name.
 	Peers []Peer `json:"peers"`
 	// UpdatedAt is when the agent last wrote the file (its content changed).
@@ -45,24 +45,6 @@ type BGP struct {
 	// (published as the node's "bgp" fact).
 	Announcing bool               `json:"announcing"`
 	Sessions   []bgptypes.Session `json:"sessions"`
-}
-
-// Config is decision.Config with JSON keys (the same words as doctor's).
-type Config struct {
-	Mode                   decision.Mode `json:"mode"`
-	Encap                  decision.Mode `json:"encap,omitempty"`
-	UnderlayRoutesPodCIDRs bool          `json:"underlayRoutesPodCIDRs"`
-	AllowNestedEncap       bool          `json:"allowNestedEncap"`
-}
-
-// ConfigOf converts the agent's decision configuration.
-func ConfigOf(c decision.Config) Config {
-	return Config{Mode: c.Mode, Encap: c.Encap, UnderlayRoutesPodCIDRs: c.UnderlayRoutesPodCIDRs, AllowNestedEncap: c.AllowNestedEncap}
-}
-
-// Decision returns the configuration as decision.Config.
-func (c Config) Decision() decision.Config {
-	return decision.Config{Mode: c.Mode, Encap: c.Encap, UnderlayRoutesPodCIDRs: c.UnderlayRoutesPodCIDRs, AllowNestedEncap: c.AllowNestedEncap}
 }
 
 // Peer is one remote node and the agent's decision towards it.

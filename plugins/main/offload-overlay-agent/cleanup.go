@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 )
 
 // runCleanup removes what the agent created on this node: masquerade
@@ -21,9 +21,9 @@ func runCleanup(args []string) int {
 		fmt.Fprintf(os.Stderr, "offload-overlay-agent cleanup: %v\n", err)
 		return 2
 	}
-	k, err := agent.NewKernel(agent.KernelConfig{Masq: agent.IPTablesMasq{}})
+	k, err := datapath.New(datapath.Config{Masq: datapath.IPTablesMasq{}})
 	if err == nil {
-		err = agent.Cleanup(k, cfg.StateDir)
+		err = datapath.CleanupNode(k, cfg.StateDir)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "offload-overlay-agent cleanup: %v\n", err)

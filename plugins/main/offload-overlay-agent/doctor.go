@@ -7,11 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 
-	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/doctor"
-	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
 // runDoctor prints the offload analysis of this node. It reads the local
@@ -57,33 +55,22 @@ func writeReport(w io.Writer, r *doctor.Report, format string) error {
 }
 
 // parseDoctorFlags reads the doctor flags; getenv supplies the agent's
-// environment defaults (OFFLOAD_OVERLAY_MODE, ...).
+// environment defaults (OFFLOAD_OVERLAY_MODE, ...). The decision, --iface
+// and --state-dir flags are the agent's own (config.AddDecisionFlags).
 func parseDoctorFlags(args []string, getenv func(string) string, out io.Writer) (doctor.Options, string, error) {
-	envOr := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	envBool := func(name string) bool {
-		b, _ := strconv.ParseBool(getenv(name))
-		return b
-	}
+	env := config.Env(getenv)
 	var o doctor.Options
-	var peer, podCIDR, mode, encap, format string
+	var peer, podCIDR, format string
 	fs := flag.NewFlagSet("offload-overlay-agent doctor", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&peer, "peer", "", "peer node IP (default: an off-link peer of the same kind, via the default route)")
 	fs.StringVar(&podCIDR, "peer-pod-cidr", "", "the peer's pod CIDR, to check whether a tunnel underlay routes it")
 	fs.StringVar(&format, "o", "text", "output: text|json")
 	fs.StringVar(&format, "output", "text", "output: text|json")
-	fs.StringVar(&o.Iface, "iface", getenv("OFFLOAD_OVERLAY_IFACE"), "uplink to inspect instead of the route's device")
-	fs.StringVar(&o.StateDir, "state-dir", envOr("OFFLOAD_OVERLAY_STATE_DIR", state.DefaultDir), "the agent's state directory: its peers file gives each peer's published facts and probe results (\"\": this node's kernel only)")
+	config.AddIfaceFlag(fs, env, &o.Iface, "uplink to inspect instead of the route's device")
+	config.AddStateDirFlag(fs, env, &o.StateDir, "the agent's state directory: its peers file gives each peer's published facts and probe results (\"\": this node's kernel only)")
 	fs.StringVar(&o.Node, "node", getenv("NODE_NAME"), "node name shown in the report ($NODE_NAME, else the host name)")
-	fs.StringVar(&mode, "mode", envOr("OFFLOAD_OVERLAY_MODE", string(decision.ModeAuto)), "datapath: auto|vxlan|geneve|native")
-	fs.StringVar(&encap, "encap", envOr("OFFLOAD_OVERLAY_ENCAP", string(decision.ModeVXLAN)), "tunnel auto uses when it must encapsulate: vxlan|geneve")
-	fs.BoolVar(&o.Config.UnderlayRoutesPodCIDRs, "underlay-routes-pod-cidrs", envBool("OFFLOAD_OVERLAY_UNDERLAY_ROUTES_POD_CIDRS"), "the underlay routes every node's pod CIDR")
-	fs.BoolVar(&o.Config.AllowNestedEncap, "allow-nested-encap", envBool("OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP"), "allow a tunnel inside a tunnel underlay (slow)")
+	dec := config.AddDecisionFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return o, "", err
 	}
@@ -105,17 +92,10 @@ func parseDoctorFlags(args []string, getenv func(string) string, out io.Writer) 
 		}
 		o.PeerPodCIDR = n
 	}
-	switch m := decision.Mode(mode); m {
-	case decision.ModeAuto, decision.ModeVXLAN, decision.ModeGeneve, decision.ModeNative:
-		o.Config.Mode = m
-	default:
-		return o, "", fmt.Errorf("--mode %q: want auto, vxlan, geneve or native", mode)
+	cfg, err := dec.Config()
+	if err != nil {
+		return o, "", err
 	}
-	switch m := decision.Mode(encap); m {
-	case decision.ModeVXLAN, decision.ModeGeneve:
-		o.Config.Encap = m
-	default:
-		return o, "", fmt.Errorf("--encap %q: want vxlan or geneve", encap)
-	}
+	o.Config = cfg
 	return o, format, nil
 }

@@ -93,7 +93,7 @@ func TestDoctorWithAgentState(t *testing.T) {
 	dir := t.TempDir()
 	local := decision.Side{Verdict: offload.Verdict{}, Encaps: []string{"vxlan"}, UplinkMTU: 1500, NativeProbeOK: true}
 	path := peerstate.Path{Family: 4, NodeIP: "10.9.0.2", PodCIDR: "10.244.3.0/24", Mode: decision.ModeNative, MTU: 1500, Rule: 2}
-	f := &peerstate.File{Node: "node-a", Config: peerstate.Config{Mode: decision.ModeAuto}, Peers: []peerstate.Peer{{
+	f := &peerstate.File{Node: "node-a", Config: decision.Config{Mode: decision.ModeAuto}, Peers: []peerstate.Peer{{
 		Name: "node-c", NodeIPs: []string{"10.9.0.2"}, PodCIDRs: []string{"10.244.3.0/24"}, Mode: decision.ModeNative, MTU: 1500, Rule: 2,
 		Local: local, Peer: local, Paths: []peerstate.Path{path}}}}
 	if err := peerstate.Write(dir, f); err != nil {

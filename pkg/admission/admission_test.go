@@ -1,4 +1,4 @@
-package agent
+package admission
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 )
 
@@ -45,7 +46,7 @@ func annot(t *testing.T, f nodeinfo.Facts) string {
 }
 
 func TestSelectPeersValidation(t *testing.T) {
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
 	cluster := []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")}
 	good := annot(t, facts("192.168.0.2"))
@@ -127,7 +128,7 @@ func TestSelectPeersValidation(t *testing.T) {
 // The older node keeps an overlapping CIDR regardless of list order, so an
 // incremental event stream and a full resync reach the same result.
 func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
 	older := mkNode("zz-older", 1, annot(t, facts("192.168.0.2")), "10.244.1.0/24")
 	newer := mkNode("aa-newer", 2, annot(t, facts("192.168.0.3")), "10.244.1.0/25")
@@ -140,7 +141,7 @@ func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
 	// A newer, wider CIDR that would swallow an older peer's is refused too.
 	wide := mkNode("wide", 4, annot(t, facts("192.168.0.4")), "10.244.0.0/22")
 	small := mkNode("small", 1, annot(t, facts("192.168.0.5")), "10.244.2.128/25")
-	peers, ignored, _ := selectPeers(LocalNode{Name: "me"}, nil, []*corev1.Node{wide, small})
+	peers, ignored, _ := selectPeers(datapath.LocalNode{Name: "me"}, nil, []*corev1.Node{wide, small})
 	if len(peers) != 1 || peers[0].Name != "small" || len(ignored) != 1 || !strings.Contains(ignored[0].Reason, "overlaps 10.244.2.128/25 of node small") {
 		t.Fatalf("wide CIDR: peers %v ignored %v", peers, ignored)
 	}
@@ -150,40 +151,6 @@ func TestSelectPeersOverlapIsOrderIndependent(t *testing.T) {
 	_, ignored, _ = selectPeers(local, nil, []*corev1.Node{hijack})
 	if len(ignored) != 1 || !strings.Contains(ignored[0].Reason, "contains the node IP") {
 		t.Fatalf("hijack not refused: %v", ignored)
-	}
-}
-
-func TestLocalNodeFrom(t *testing.T) {
-	n := mkNode("me", 0, "")
-	if _, err := localNodeFrom(n, nil); err != ErrNoPodCIDR {
-		t.Fatalf("no pod CIDR: %v", err)
-	}
-	n.Spec.PodCIDRs = []string{"fd00:1::/64", "10.244.3.0/24"}
-	if _, err := localNodeFrom(n, nil); err != ErrNoNodeIP {
-		t.Fatalf("no node IP: %v", err)
-	}
-	n.Status.Addresses = []corev1.NodeAddress{
-		{Type: corev1.NodeHostName, Address: "me"},
-		{Type: corev1.NodeInternalIP, Address: "fd00::5"},
-		{Type: corev1.NodeExternalIP, Address: "203.0.113.5"},
-		{Type: corev1.NodeInternalIP, Address: "192.168.0.5"},
-		{Type: corev1.NodeInternalIP, Address: "192.168.0.6"},
-	}
-	l, err := localNodeFrom(n, []netip.Addr{netip.MustParseAddr("fd00::99")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := l.IPs; len(got) != 2 || got[0].String() != "192.168.0.5" || got[1].String() != "fd00::99" {
-		t.Errorf("IPs = %v", got)
-	}
-	if got := l.PodCIDRs; got[0].String() != "10.244.3.0/24" || got[1].String() != "fd00:1::/64" {
-		t.Errorf("PodCIDRs = %v", got)
-	}
-	if g := gatewayAddr(l.PodCIDRs[0]); g.String() != "10.244.3.1" {
-		t.Errorf("gateway = %s", g)
-	}
-	if g := gatewayAddr(l.PodCIDRs[1]); g.String() != "fd00:1::1" {
-		t.Errorf("gateway = %s", g)
 	}
 }
 
@@ -198,7 +165,7 @@ func mustMAC(s string) []byte {
 // Without --cluster-cidr (optional) a peer's pod CIDR must still not take
 // the default route, a huge prefix, link-local, loopback or multicast.
 func TestSelectPeersHostilePodCIDRWithoutClusterCIDR(t *testing.T) {
-	local := LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
+	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}}
 	cases := map[string][]string{
 		"default4":   {"0.0.0.0/0"},
@@ -225,4 +192,9 @@ func TestSelectPeersHostilePodCIDRWithoutClusterCIDR(t *testing.T) {
 	if peers, ignored, _ := selectPeers(local, nil, ok); len(peers) != 1 {
 		t.Fatalf("ordinary peer rejected: %v", ignored)
 	}
+}
+
+// selectPeers is Admit with the uncached parser.
+func selectPeers(local datapath.LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
+	return Admit(Parse, local, clusterCIDRs, nodes)
 }

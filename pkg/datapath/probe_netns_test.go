@@ -1,4 +1,4 @@
-package agent_test
+package datapath_test
 
 import (
 	"context"
@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-
-	"github.com/offload-overlay/offload-overlay/pkg/agent"
 )
 
 // TestNativeProbe drives the kernel side's probe directly, IPv4 and IPv6:
@@ -40,7 +39,7 @@ func TestNativeProbe(t *testing.T) {
 		run(t, append([]string{"ip", "-n"}, cmd...)...)
 	}
 	run(t, "ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-	k, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA})
+	k, err := datapath.New(datapath.Config{NetNS: nsA})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package agent
+package datapath
 
 import (
 	"context"
@@ -6,8 +6,27 @@ import (
 	"net/netip"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
+
+// LocalNode is this node as the datapath needs it: its name, node IPs and
+// pod CIDRs (the controller reads them from its Node object).
+type LocalNode struct {
+	Name string
+	// IPs are the tunnel endpoints, at most one per family (IPv4 first).
+	IPs []netip.Addr
+	// PodCIDRs is spec.podCIDRs, at most one per family (IPv4 first).
+	PodCIDRs []netip.Prefix
+}
+
+// IP returns the node IP of family (4 or 6).
+func (l LocalNode) IP(family int) (netip.Addr, bool) { return netaddr.PickAddr(l.IPs, family) }
+
+// PodCIDR returns the pod CIDR of family (4 or 6).
+func (l LocalNode) PodCIDR(family int) (netip.Prefix, bool) {
+	return netaddr.PickPrefix(l.PodCIDRs, family)
+}
 
 // Uplink is the inspected egress device of this node.
 type Uplink struct {
@@ -48,8 +67,8 @@ type Path struct {
 	Reasons  []string
 	MTU      int
 	// Rule is the auto rule that chose Mode (0: forced); OnLink is the
-	// route's (no gateway). Both are recorded for doctor (peerstate.go),
-	// not programmed.
+	// route's (no gateway). Both are recorded for doctor (the controller's
+	// peers file), not programmed.
 	Rule   int
 	OnLink bool
 }
@@ -65,13 +84,18 @@ func (p Path) Equal(q Path) bool {
 
 // NodeSetup is what the kernel side created for this node.
 type NodeSetup struct {
-	// VTEPMACs by family index (0: IPv4, 1: IPv6), nil without a device.
+	// VTEPMACs by family index (0: IPv4, 1: IPv6), nil without a node IP
+	// of that family: the MAC that family's VXLAN device has, or will have
+	// once a VXLAN path creates it (overlay.VTEPMAC).
 	VTEPMACs [2]net.HardwareAddr
 }
 
-// Kernel is everything the agent does to the node's kernel. The production
-// implementation (NewKernel) programs netlink and iptables, optionally
-// inside a network namespace that stands for the node in tests.
+// Kernel is everything the agent does to the node's kernel, and the whole
+// interface between the controller (pkg/agent) and the datapath: desired
+// node setup and paths go in, observed facts (uplink, tunnel kinds, routes,
+// underlay coverage, probe results) and errors come out. The production
+// implementation (New) programs netlink and iptables, optionally inside a
+// network namespace that stands for the node in tests.
 type Kernel interface {
 	// InspectUplink finds and inspects the egress device of the node IPs.
 	InspectUplink(local LocalNode) (Uplink, error)
@@ -82,8 +106,10 @@ type Kernel interface {
 	// Carries reports whether a route on device dev (the tunnel underlay,
 	// not a route of ours) covers cidr (decision rule 3).
 	Carries(dev string, cidr netip.Prefix) (bool, error)
-	// EnsureNode creates the tunnel devices (each with this node's VTEP
-	// address of its family) and the probe addresses on lo.
+	// EnsureNode puts the probe addresses on lo and adopts existing tunnel
+	// devices; a family's VXLAN device (with this node's VTEP address of
+	// that family) is created by its first VXLAN path (ApplyPaths or
+	// ResyncPaths).
 	EnsureNode(local LocalNode, up Uplink) (NodeSetup, error)
 	// EnsureMasquerade installs the masquerade chains for podCIDRs.
 	EnsureMasquerade(podCIDRs, clusterCIDRs []netip.Prefix) error

@@ -1,4 +1,4 @@
-package agent_test
+package datapath_test
 
 import (
 	"os/exec"
@@ -98,7 +98,12 @@ func TestResyncRepairsVTEPAddress(t *testing.T) {
 		_ = mon.Wait()
 		for _, line := range strings.Split(monOut.String(), "\n") {
 			// Neighbour state changes of the kernel's own (pings, IPv6
-			// discovery) are not a resync's doing; ours are permanent.
+			// discovery) are not a resync's doing; ours are permanent. Nor
+			// is a link-local address finishing DAD on the lab's eth0
+			// (the agent adds no fe80:: address).
+			if strings.Contains(line, " fe80::") && !strings.Contains(line, "oo-vxlan") {
+				continue
+			}
 			if strings.TrimSpace(line) != "" && (strings.Contains(line, "inet") || strings.Contains(line, "oo-vxlan") || strings.Contains(line, "PERMANENT")) {
 				t.Errorf("resync changed: %s", line)
 			}

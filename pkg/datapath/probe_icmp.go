@@ -1,4 +1,4 @@
-package agent
+package datapath
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
@@ -23,6 +24,11 @@ import (
 // finds leftovers of an interrupted probe.
 const probeRouteProtocol = 0x50
 
+// ProbeNative: see probe_icmp.go.
+func (k *kernel) ProbeNative(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error {
+	return k.probeICMP(ctx, src, dst, gw, devIndex)
+}
+
 // probeICMP checks that dst (the peer's probe address inside its pod CIDR)
 // answers natively through the underlay next hop gw: a host route to dst
 // via gw, sourced from our own probe address, then ICMP echo requests from
@@ -32,7 +38,7 @@ const probeRouteProtocol = 0x50
 //	ip route replace $dst/32 via $gw dev $uplink src $src proto 0x50
 //	ping -c 3 -W 1 -I $src $dst
 //	ip route del $dst/32 proto 0x50
-func (k *netKernel) probeICMP(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error {
+func (k *kernel) probeICMP(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error {
 	h, err := handleIn(k.cfg.NetNS) // one per probe: probes run concurrently
 	if err != nil {
 		return err
@@ -128,7 +134,7 @@ func waitReply(ctx context.Context, c *icmp.PacketConn, proto int, want icmp.Typ
 
 // removeProbeRoutes deletes probe routes an interrupted agent left behind.
 // Equivalent to: ip route flush proto 0x50 (both families)
-func (k *netKernel) removeProbeRoutes() error {
+func (k *kernel) removeProbeRoutes() error {
 	var errs []error
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
 		rs, err := k.h.RouteListFiltered(fam, &netlink.Route{Protocol: probeRouteProtocol}, netlink.RT_FILTER_PROTOCOL)
@@ -147,14 +153,14 @@ func (k *netKernel) removeProbeRoutes() error {
 
 // removeProbeAddrs removes the probe addresses from lo.
 // Equivalent to: ip addr del 10.244.1.1/32 dev lo
-func (k *netKernel) removeProbeAddrs(podCIDRs []netip.Prefix) error {
+func (k *kernel) removeProbeAddrs(podCIDRs []netip.Prefix) error {
 	lo, err := k.h.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("looking up lo: %w", err)
 	}
 	var errs []error
 	for _, c := range podCIDRs {
-		a := gatewayAddr(c)
+		a := netaddr.Gateway(c)
 		addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(a.BitLen(), a.BitLen())}}
 		if err := k.h.AddrDel(lo, addr); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 			errs = append(errs, fmt.Errorf("removing probe address %s from lo: %w", a, err))

@@ -1,4 +1,4 @@
-package agent_test
+package datapath_test
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
-	"github.com/offload-overlay/offload-overlay/pkg/agent"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
@@ -20,10 +20,10 @@ import (
 // rpNode is a lab node programmed by the agent's production kernel.
 type rpNode struct {
 	*dplab.Node
-	kernel agent.Kernel
-	local  agent.LocalNode
-	up     agent.Uplink
-	paths  []agent.Path
+	kernel datapath.Kernel
+	local  datapath.LocalNode
+	up     datapath.Uplink
+	paths  []datapath.Path
 }
 
 // TestNodeToPodOverVXLANStrictRPFilter: two nodes with strict rp_filter on
@@ -206,8 +206,8 @@ func convergeVXLAN(t *testing.T, l *dplab.Lab) []*rpNode {
 			t.Fatal(err)
 		}
 		rn := &rpNode{Node: n,
-			local: agent.LocalNode{Name: n.Name, IPs: []netip.Addr{n.IP4, n.IP6}, PodCIDRs: []netip.Prefix{n.PodCIDR4, n.PodCIDR6}},
-			up:    agent.Uplink{Name: n.Uplink, Index: up.Attrs().Index, MTU: up.Attrs().MTU}}
+			local: datapath.LocalNode{Name: n.Name, IPs: []netip.Addr{n.IP4, n.IP6}, PodCIDRs: []netip.Prefix{n.PodCIDR4, n.PodCIDR6}},
+			up:    datapath.Uplink{Name: n.Uplink, Index: up.Attrs().Index, MTU: up.Attrs().MTU}}
 		for _, m := range l.Nodes {
 			if m == n {
 				continue
@@ -220,7 +220,7 @@ func convergeVXLAN(t *testing.T, l *dplab.Lab) []*rpNode {
 				if p.ip.Is6() {
 					fam = 6
 				}
-				rn.paths = append(rn.paths, agent.Path{Peer: m.Name, Family: fam, PodCIDR: p.cidr, PeerIP: p.ip,
+				rn.paths = append(rn.paths, datapath.Path{Peer: m.Name, Family: fam, PodCIDR: p.cidr, PeerIP: p.ip,
 					PeerMAC: overlay.VTEPMAC(p.ip), Mode: decision.ModeVXLAN, DevIndex: rn.up.Index})
 			}
 		}
@@ -234,7 +234,7 @@ func convergeVXLAN(t *testing.T, l *dplab.Lab) []*rpNode {
 // converges node setup and paths.
 func restartKernel(t *testing.T, n *rpNode) {
 	t.Helper()
-	k, err := agent.NewKernel(agent.KernelConfig{NetNS: n.NS, VNI: 1, Port: 4789})
+	k, err := datapath.New(datapath.Config{NetNS: n.NS, VNI: 1, Port: 4789})
 	if err != nil {
 		t.Fatal(err)
 	}

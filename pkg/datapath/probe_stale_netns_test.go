@@ -1,14 +1,13 @@
-package agent_test
+package datapath_test
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-
-	"github.com/offload-overlay/offload-overlay/pkg/agent"
 )
 
 // A probe route (proto 0x50) left by an agent killed mid-probe is removed
@@ -37,13 +36,13 @@ func TestEnsureNodeRemovesStaleProbeRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := agent.NewKernel(agent.KernelConfig{NetNS: nsA, VNI: 1, Port: 4789})
+	k, err := datapath.New(datapath.Config{NetNS: nsA, VNI: 1, Port: 4789})
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := agent.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.77.1"), netip.MustParseAddr("fd77::1")},
+	local := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.77.1"), netip.MustParseAddr("fd77::1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24"), netip.MustParsePrefix("fd00:10:244:1::/64")}}
-	if _, err := k.EnsureNode(local, agent.Uplink{Name: "a0", Index: up.Attrs().Index, MTU: up.Attrs().MTU}); err != nil {
+	if _, err := k.EnsureNode(local, datapath.Uplink{Name: "a0", Index: up.Attrs().Index, MTU: up.Attrs().MTU}); err != nil {
 		t.Fatalf("EnsureNode: %v", err)
 	}
 	t.Cleanup(func() { _ = k.Cleanup(local.PodCIDRs) })
