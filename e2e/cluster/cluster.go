@@ -49,6 +49,14 @@ type Options struct {
 	// ClusterCIDR (default ClusterCIDR) for kube-controller-manager's node
 	// IPAM and kube-proxy; must match the manifest's ConfigMap.
 	ClusterCIDR string
+	// Runtime is every node's containerd (default DefaultRuntime()).
+	Runtime *Runtime
+	// Images adds images to load into every node (given the test tool
+	// binary, which is also the pause binary).
+	Images func(testimg string) ([]*Image, error)
+	// ClusterDNS is the kubelets' clusterDNS (a ClusterIP in the service
+	// CIDR, served by DeployCoreDNS); empty = none.
+	ClusterDNS string
 }
 
 // Cluster is a running multi-node Kubernetes.
@@ -79,10 +87,20 @@ func Up(t testing.TB, opts Options) *Cluster {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	for _, b := range []string{"containerd", "runc", "ctr", "nsenter", "unshare"} {
+	for _, b := range []string{"nsenter", "unshare"} {
 		if _, err := exec.LookPath(b); err != nil {
 			t.Fatalf("%s not installed (make deps): %v", b, err)
 		}
+	}
+	if opts.Runtime == nil {
+		rt := DefaultRuntime()
+		opts.Runtime = &rt
+	}
+	if err := opts.Runtime.check(); err != nil {
+		if k8senv.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
 	}
 	svcCIDR := ServiceCIDR
 	if opts.ClusterCIDR == "" {
@@ -292,14 +310,22 @@ func (c *Cluster) buildImages() error {
 	if err != nil {
 		return err
 	}
-	for _, im := range append(TestImages(testimg), proj) {
+	images := append(TestImages(testimg), proj)
+	if c.opts.Images != nil {
+		extra, err := c.opts.Images(testimg)
+		if err != nil {
+			return err
+		}
+		images = append(images, extra...)
+	}
+	for _, im := range images {
 		out := filepath.Join(c.Dir, strings.NewReplacer("/", "_", ":", "_").Replace(im.Ref)+".tar")
 		if err := im.WriteDockerArchive(out); err != nil {
 			return err
 		}
 		c.images = append(c.images, out)
 	}
-	c.t.Logf("images packed in %.1fs: %s, %s, %s", time.Since(s).Seconds(), PauseImage, TestImage, ref)
+	c.t.Logf("images packed in %.1fs: %d (%s, %s, %s, ...)", time.Since(s).Seconds(), len(images), PauseImage, TestImage, ref)
 	return nil
 }
 

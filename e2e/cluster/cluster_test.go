@@ -115,6 +115,8 @@ func TestCluster(t *testing.T) {
 	ph.done("connectivity checks")
 	t.Run("libcni-check-status-gc", func(t *testing.T) { CheckLibCNI(t, c, c.Nodes[0]) })
 	ph.done("libcni CHECK/STATUS/GC")
+	t.Run("status-gates-pods", func(t *testing.T) { CheckStatusGatesPods(t, c, c.Nodes[len(c.Nodes)-1]) })
+	ph.done("containerd STATUS: agent gone -> NotReady -> Ready")
 
 	t.Run("restarts-keep-connections", func(t *testing.T) { checkRestarts(t, c, pods) })
 	ph.done("containerd + DaemonSet restarts")

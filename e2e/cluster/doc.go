@@ -31,8 +31,19 @@
 //     make build / make ref-plugins, plus the Debian runtime's shell and
 //     iptables-nft taken from this Debian 12 host with their libraries).
 //
-// containerd 1.6 only calls ADD and DEL; cnidrive drives the installed
-// conflist through libcni inside a node for CHECK, STATUS and GC.
+// Every node runs containerd 2 (built by `make containerd`; OO_CONTAINERD=1.6
+// runs Debian's 1.6 instead), which calls ADD, DEL and, with the shipped
+// conflist's cniVersions, STATUS: CheckStatusGatesPods shows a node without
+// its agent turning NotReady through STATUS and getting no pods. No
+// containerd calls CHECK or GC, so cnidrive drives the installed conflist
+// through libcni inside a node for those (GC with the runtime's sandboxes as
+// the valid list, as a runtime would).
+//
+// TestConformance (make conformance) runs the upstream e2e.test's
+// sig-network conformance specs on such a cluster, with CoreDNS as cluster
+// DNS, the e2e images packed from Go sources and Debian packages under the
+// names the e2e framework expects, and host routes so that the API server,
+// which runs on the host outside the overlay, reaches pods for its proxy.
 //
 // Teardown is registered with t.Cleanup and runs on failure too: node daemons
 // and pods (by mount namespace and cgroup), cgroups, the control plane, the

@@ -28,6 +28,7 @@ type Image struct {
 
 type entry struct {
 	src  string // host file to copy (regular files)
+	data []byte // file content, when src is empty
 	link string // symlink target
 	mode int64
 }
@@ -40,6 +41,11 @@ func NewImage(ref string, entrypoint ...string) *Image {
 // AddFile puts the host file src at dst (absolute path in the image).
 func (im *Image) AddFile(src, dst string, mode int64) {
 	im.files[strings.TrimPrefix(dst, "/")] = entry{src: src, mode: mode}
+}
+
+// AddData puts a file with content data at dst (absolute path in the image).
+func (im *Image) AddData(dst string, data []byte, mode int64) {
+	im.files[strings.TrimPrefix(dst, "/")] = entry{data: data, mode: mode}
 }
 
 // AddLink makes dst a symlink to target.
@@ -184,9 +190,12 @@ func (im *Image) writeLayer(w io.Writer) error {
 			}
 			continue
 		}
-		data, err := os.ReadFile(e.src)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", im.Ref, err)
+		data := e.data
+		if e.src != "" {
+			var err error
+			if data, err = os.ReadFile(e.src); err != nil {
+				return fmt.Errorf("image %s: %w", im.Ref, err)
+			}
 		}
 		if err := writeTarFile(tw, n, data, e.mode); err != nil {
 			return err

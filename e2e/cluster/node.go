@@ -68,7 +68,7 @@ func (n *Node) start() error {
 		return err
 	}
 	for _, img := range n.cluster.images {
-		if out, err := n.Exec("ctr", "-n", "k8s.io", "images", "import", img); err != nil {
+		if out, err := n.Ctr("-n", "k8s.io", "images", "import", img); err != nil {
 			return fmt.Errorf("node %s: importing %s: %w: %s", n.Name, img, err, out)
 		}
 	}
@@ -99,13 +99,14 @@ func (n *Node) nodeIPs() string {
 // StartContainerd (re)starts the node's containerd and waits for its socket.
 func (n *Node) StartContainerd() error {
 	var err error
-	n.containerd, err = n.daemon("containerd", "containerd", "--config", filepath.Join(n.Dir, "containerd.toml"))
+	rt := n.cluster.opts.Runtime
+	n.containerd, err = n.daemonEnv("containerd", rt.Env(), rt.Bin("containerd"), "--config", filepath.Join(n.Dir, "containerd.toml"))
 	if err != nil {
 		return err
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := n.Exec("ctr", "version"); err == nil {
+		if _, err := n.Ctr("version"); err == nil {
 			return nil
 		}
 		if done, werr := n.containerd.Exited(); done {
@@ -121,8 +122,13 @@ func (n *Node) StopContainerd() { n.containerd.Stop(10 * time.Second) }
 
 // daemon runs a long-lived process inside the node's namespaces.
 func (n *Node) daemon(name, bin string, args ...string) (*k8senv.Process, error) {
+	return n.daemonEnv(name, nil, bin, args...)
+}
+
+// daemonEnv is daemon with an environment (nil = inherit).
+func (n *Node) daemonEnv(name string, env []string, bin string, args ...string) (*k8senv.Process, error) {
 	full := append([]string{"-t", strconv.Itoa(n.init.Pid()), "-m", "-n", "-u", "--", bin}, args...)
-	p, err := k8senv.StartProcess(n.Name+"/"+name, "nsenter", full, filepath.Join(n.Dir, name+".log"), nil)
+	p, err := k8senv.StartProcess(n.Name+"/"+name, "nsenter", full, filepath.Join(n.Dir, name+".log"), env)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", n.Name, err)
 	}
@@ -140,9 +146,24 @@ func (n *Node) Exec(args ...string) (string, error) {
 	return string(out), nil
 }
 
-// Crictl runs crictl against the node's containerd.
+// Ctr runs the runtime's ctr against the node's containerd.
+func (n *Node) Ctr(args ...string) (string, error) {
+	return n.Exec(append([]string{n.cluster.opts.Runtime.Bin("ctr")}, args...)...)
+}
+
+// Crictl runs crictl against the node's containerd and returns its standard
+// output (crictl logs warnings, e.g. about its missing config file, on
+// stderr, which goes into the error only).
 func (n *Node) Crictl(args ...string) (string, error) {
-	return n.Exec(append([]string{k8senv.Bin("crictl"), "-r", "unix:///run/containerd/containerd.sock"}, args...)...)
+	full := append([]string{"-t", strconv.Itoa(n.init.Pid()), "-m", "-n", "-u", "--", k8senv.Bin("crictl"), "-r", "unix:///run/containerd/containerd.sock"}, args...)
+	var stderr strings.Builder
+	cmd := exec.Command("nsenter", full...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("on %s: crictl %s: %w: %s", n.Name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
 }
 
 // stop removes the node: kube-proxy and kubelet, every pod (CNI DEL through

@@ -16,30 +16,7 @@ func netnsPath(name string) string { return topo.NetnsPath(name) }
 // NodeRestriction apply) and kube-proxy (system:kube-proxy).
 func (n *Node) writeConfigs() error {
 	c := n.cluster
-	ctr := fmt.Sprintf(`version = 2
-root = "/var/lib/containerd"
-state = "/run/containerd"
-[grpc]
-  address = "/run/containerd/containerd.sock"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "/var/lib/containerd/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = %q
-  # root here lacks CAP_SYS_RESOURCE: without this runc fails with
-  # "can't get final child's PID from pipe: EOF" (oom_score_adj EACCES)
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/opt/cni/bin"
-    conf_dir = "/etc/cni/net.d"
-    max_conf_num = 1
-`, PauseImage)
+	ctr := c.opts.Runtime.Config(PauseImage)
 	kubelet := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
@@ -53,14 +30,15 @@ readOnlyPort: 0
 healthzPort: 0
 authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
 authorization: {mode: AlwaysAllow}
-clusterDNS: []
+clusterDNS: [%s]
+clusterDomain: cluster.local
 registerNode: true
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
 evictionHard: {}
 nodeStatusUpdateFrequency: 4s
 protectKernelDefaults: false
-`, n.Name, n.IP)
+`, n.Name, n.IP, c.opts.ClusterDNS)
 	files := map[string]string{"containerd.toml": ctr, "kubelet.yaml": kubelet}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(n.Dir, name), []byte(content), 0o644); err != nil {

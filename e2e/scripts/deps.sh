@@ -16,6 +16,12 @@ have strace     || need+=(strace)
 have socat      || need+=(socat)
 have ping       || need+=(iputils-ping)
 have bird       || need+=(bird2)   # the lab's top-of-rack BGP router (issue 12)
+# the conformance run's images (agnhost, jessie-dnsutils, busybox stand-ins) are packed
+# from these (e2e/cluster/conformance_images.go)
+have busybox    || need+=(busybox-static)
+have dig        || need+=(bind9-dnsutils)
+have nc         || need+=(netcat-openbsd)
+have curl       || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

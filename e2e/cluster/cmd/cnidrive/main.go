@@ -2,10 +2,10 @@
 // container runtime would, inside one cluster e2e node (run with nsenter into
 // the node's mount and network namespaces): ADD two attachments, CHECK them,
 // STATUS, GC keeping one, DEL both. containerd 1.6 only ever calls ADD and
-// DEL, so this is how the e2e exercises CHECK, STATUS and GC on the real
-// install. STATUS and GC need a 1.1.0 conflist: the installed one (1.0.0, for
-// containerd 1.6) is loaded and its cniVersion raised, which is what a
-// runtime sees once an operator switches the file to 1.1.0.
+// DEL, and containerd 2 adds STATUS but never GC (its go-cni has no GC call),
+// so this is how the e2e exercises CHECK and GC on the real install. The
+// shipped conflist offers cniVersions 1.0.0 and 1.1.0, so libcni already
+// picks 1.1.0; the raise below keeps working with a conflist pinned to 1.0.0.
 //
 //	cnidrive -valid ID,ID,...   sandboxes the runtime knows (kept by GC)
 //
@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,8 +72,9 @@ func run(conflist, binDir, valid string) error {
 	ipamDir := filepath.Join("/var/lib/cni/networks", list.Name)
 
 	type att struct {
-		rt *libcni.RuntimeConf
-		ip string
+		rt   *libcni.RuntimeConf
+		ip   string
+		veth string // host side
 	}
 	var atts []att
 	for _, id := range []string{"cnidrive-keep", "cnidrive-drop"} {
@@ -83,15 +85,20 @@ func run(conflist, binDir, valid string) error {
 		defer func() { netns.Close(); testutils.UnmountNS(netns) }()
 		rt := &libcni.RuntimeConf{ContainerID: id, NetNS: netns.Path(), IfName: "eth0"}
 		res, err := cni.AddNetworkList(ctx, list, rt)
-		ip := ""
+		ip, veth := "", ""
 		if err == nil {
 			r, cerr := current.NewResultFromResult(res)
 			if cerr == nil && len(r.IPs) > 0 {
 				ip = r.IPs[0].Address.IP.String()
 			}
+			for _, i := range r.Interfaces {
+				if i.Sandbox == "" && veth == "" {
+					veth = i.Name
+				}
+			}
 		}
-		step("ADD "+id, err, ip)
-		atts = append(atts, att{rt, ip})
+		step("ADD "+id, err, ip+" "+veth)
+		atts = append(atts, att{rt, ip, veth})
 	}
 	for _, a := range atts {
 		step("CHECK "+a.rt.ContainerID, cni.CheckNetworkList(ctx, list, a.rt), "")
@@ -116,7 +123,11 @@ func run(conflist, binDir, valid string) error {
 	if err == nil {
 		err = gcOutcome(before, after, atts[0].ip, atts[1].ip)
 	}
-	step("GC", err, fmt.Sprintf("kept %s and %d runtime sandboxes, released %s (%d -> %d IPAM files)", atts[0].ip, len(keep)-1, atts[1].ip, len(before), len(after)))
+	if err == nil {
+		err = vethOutcome(atts[0].veth, atts[1].veth)
+	}
+	step("GC", err, fmt.Sprintf("kept %s (veth %s) and %d runtime sandboxes, released %s and removed veth %s (%d -> %d IPAM files)",
+		atts[0].ip, atts[0].veth, len(keep)-1, atts[1].ip, atts[1].veth, len(before), len(after)))
 
 	for _, a := range atts {
 		step("DEL "+a.rt.ContainerID, cni.DelNetworkList(ctx, list, a.rt), "")
@@ -127,6 +138,21 @@ func run(conflist, binDir, valid string) error {
 		if _, ok := left[a.ip]; ok {
 			step("IPAM released", fmt.Errorf("%s still allocated after DEL", a.ip), "")
 		}
+	}
+	return nil
+}
+
+// vethOutcome: GC removed the dropped attachment's host veth and kept the
+// kept one's.
+func vethOutcome(keep, drop string) error {
+	if keep == "" || drop == "" {
+		return fmt.Errorf("ADD result names no host veth (%q, %q)", keep, drop)
+	}
+	if _, err := net.InterfaceByName(keep); err != nil {
+		return fmt.Errorf("GC removed the kept attachment's veth %s: %w", keep, err)
+	}
+	if _, err := net.InterfaceByName(drop); err == nil {
+		return fmt.Errorf("GC left the dropped attachment's veth %s", drop)
 	}
 	return nil
 }
