@@ -114,6 +114,9 @@ lint:
 	go vet ./...
 	@if go list -deps ./plugins/main/offload-overlay | grep -q '^k8s.io/client-go'; then echo "CNI binary must not link client-go"; exit 1; fi
 	@if go list -deps ./plugins/main/offload-overlay | grep -qE '^(github.com/coreos/go-iptables|sigs.k8s.io/knftables|net/http)$$'; then echo "CNI binary must not link iptables/nftables (masquerade is the agent's job) or net/http"; exit 1; fi
+	@if go list -deps ./plugins/main/offload-overlay | grep -qE '^(github.com/osrg/gobgp|google.golang.org/grpc)'; then echo "CNI binary must not link gobgp or gRPC (the BGP speaker is the agent's: pkg/bgp)"; exit 1; fi
+	@if go list -deps ./plugins/main/offload-overlay | grep -q 'offload-overlay/pkg/bgp$$'; then echo "CNI binary must not import pkg/bgp (only bgpconfig/bgptypes are gobgp-free)"; exit 1; fi
+	@if go list -deps ./pkg/bgp/bgpconfig ./pkg/bgp/bgptypes | grep -q '^github.com/osrg/gobgp'; then echo "pkg/bgp/bgpconfig and bgptypes must not link gobgp (doctor and state files read them)"; exit 1; fi
 	@if go list -deps ./plugins/main/offload-overlay-agent | grep -E '^k8s.io/(api/|client-go/kubernetes($$|/scheme))' | grep -vx 'k8s.io/api/core/v1'; then echo "agent binary must link only the core/v1 API group (pkg/agent/coreapi), not client-go's clientset or scheme: RSS on every node"; exit 1; fi
 	@if go list -deps ./pkg/datapath/... | grep '^k8s.io/'; then echo "pkg/datapath (the kernel side) must not import Kubernetes: the controller (pkg/agent) hands it paths"; exit 1; fi
 	@if go list -f '{{join .Imports "\n"}}' ./pkg/agent | grep -E '^(github.com/vishvananda/|github.com/coreos/go-iptables|github.com/offload-overlay/offload-overlay/pkg/(masq|overlay|peers)$$)'; then echo "pkg/agent (the controller) must not program the kernel: go through pkg/datapath's Kernel interface"; exit 1; fi

@@ -91,6 +91,9 @@ func (l *Lab) startControlPlane() (err error) {
 // kube-controller-manager (spec.podCIDRs) would.
 func (l *Lab) createNode(ctx context.Context, n *Node) error {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}}}
+	for k, v := range l.bgpLabels(n) {
+		node.Labels[k] = v
+	}
 	for _, p := range n.PodCIDRs {
 		node.Spec.PodCIDRs = append(node.Spec.PodCIDRs, p.String())
 	}
@@ -157,6 +160,7 @@ func (l *Lab) StartAgent(n *Node) error {
 	for _, c := range l.cfg.ClusterCIDRs {
 		args = append(args, "--cluster-cidr", c)
 	}
+	args = append(args, l.bgpArgs()...)
 	args = append(args, l.cfg.AgentArgs...)
 	p, err := k8senv.StartProcess("agent-"+n.Name, "ip", args, filepath.Join(n.Dir, "agent.log"), nil)
 	if err != nil {
@@ -247,6 +251,7 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 	}
 	l.cfg.Progress("kube-apiserver + etcd up on %s (%.1fs)", l.api.env.URL, time.Since(start).Seconds())
 	start = time.Now()
+	agentsStart := start
 	for _, n := range l.Nodes {
 		if err := l.createNode(ctx, n); err != nil {
 			return err
@@ -263,6 +268,12 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 	settled := l.waitSettled(ctx, 20*time.Second)
 	l.cfg.Progress("native probes %s (%.1fs): %s", map[bool]string{true: "settled", false: "still pending"}[settled],
 		time.Since(start).Seconds(), l.modesSummary())
+	if l.cfg.BGP != nil {
+		ok := l.waitBGPNative(ctx, 30*time.Second)
+		l.TimeToNative = time.Since(agentsStart)
+		l.cfg.Progress("BGP: pairs between announcing nodes %s %.1fs after the agents started: %s",
+			map[bool]string{true: "native", false: "NOT all native"}[ok], l.TimeToNative.Seconds(), l.modesSummary())
+	}
 	return nil
 }
 

@@ -33,6 +33,13 @@ func (l *Lab) PrintDoctor(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(w, "  underlay tunnel %s at %s", self.Verdict.UnderlayTunnel, self.Verdict.UnderlayTunnelDevice)
 		}
 		fmt.Fprintf(w, "\n    pod MTU %s\n", podMTU)
+		if b := self.BGP; b != nil {
+			fmt.Fprintf(w, "    BGP: announcing %s (carried: %s)\n", strings.Join(b.Announced, ", "), map[bool]string{true: "yes", false: "no"}[b.Announcing])
+			for _, s := range b.Sessions {
+				fmt.Fprintf(w, "      session %s AS %d: %s for %s, prefixes sent %d, received %d, graceful restart %t\n",
+					s.Peer, s.PeerAS, s.State, s.Uptime(time.Now()), s.PrefixesSent, s.PrefixesReceived, s.GracefulRestart)
+			}
+		}
 		for _, p := range l.Nodes {
 			if p == n {
 				continue
@@ -66,6 +73,9 @@ type PairResult struct {
 	// Mode is what node From's kernel does towards pod To (KernelMode),
 	// ReverseMode what To's kernel does towards From.
 	Mode, ReverseMode string
+	// Reason is doctor's first reason for the pair on From's node; Note
+	// labels rows of a second lab ("variant 3 + BGP").
+	Reason, Note string
 	// Segmentation notes where super-packets were cut on the sender's uplink.
 	UplinkPacket              float64
 	Auto, VXLAN, Native, Bare perf.Summary
@@ -101,6 +111,12 @@ func (l *Lab) MeasurePairs(ctx context.Context, rounds int, withNative bool, o p
 				return nil, err
 			}
 			row := PairResult{From: pa, To: pb, Mode: mode, ReverseMode: rev}
+			if r, err := l.Doctor(ctx, a, b); err == nil && len(r.Decision.Reasons) > 0 {
+				row.Reason = fmt.Sprintf("rule %d: %s", r.Decision.Rule, r.Decision.Reasons[0])
+			}
+			if l.cfg.BGP != nil {
+				row.Note = "BGP"
+			}
 			row.Bare, _ = perf.Find(sums, CaseBare)
 			row.Auto, _ = perf.Find(sums, CaseAuto)
 			row.VXLAN, _ = perf.Find(sums, CaseVXLAN)
@@ -140,6 +156,9 @@ func PrintPairs(w io.Writer, rows []PairResult) {
 	fmt.Fprintf(w, "%-12s %-9s %-12s %-9s %-16s %-16s %s\n", "pair", "mode", "Gbit/s", "uplink", "forced VXLAN", "bare node-node", "auto / VXLAN")
 	for _, r := range rows {
 		pair := fmt.Sprintf("%s->%s", r.From.Node, r.To.Node)
+		if r.Note != "" {
+			pair += " " + r.Note
+		}
 		vx := fmt.Sprintf("%s (%s)", gbps(r.VXLAN), ratio(r.VXLAN))
 		speedup := "-"
 		if r.Auto.Err == nil && r.VXLAN.Err == nil && r.VXLAN.Gbps > 0 {
@@ -147,6 +166,9 @@ func PrintPairs(w io.Writer, rows []PairResult) {
 		}
 		fmt.Fprintf(w, "%-12s %-9s %-12s %-9s %-16s %-16s %s\n", pair, r.Mode,
 			fmt.Sprintf("%s (%s)", gbps(r.Auto), ratio(r.Auto)), perf.FormatSize(r.UplinkPacket), vx, gbps(r.Bare), speedup)
+		if r.Reason != "" {
+			fmt.Fprintf(w, "    %s\n", r.Reason)
+		}
 	}
 	fmt.Fprintln(w, strings.TrimSpace(`
 (ratio) = to bare node-to-node in the same round; uplink = average packet the sender's uplink sent

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/bgprouter"
 )
 
 // Datapath selects who programs the routes between nodes.
@@ -42,6 +43,9 @@ type Config struct {
 	ClusterCIDRs []string
 	// Progress receives one line per step (nil: slog).
 	Progress func(format string, args ...any)
+	// BGP runs a BGP router (BIRD) in the router namespace and BGP in the
+	// agents (bgp.go); nil: no BGP.
+	BGP *BGP
 }
 
 // Lab is a running lab.
@@ -54,7 +58,11 @@ type Lab struct {
 	// RunDir holds per-node state, logs and the kubeconfig.
 	RunDir string
 	cni    *cniRunner
+	router *bgprouter.Router
 	unlock func()
+	// TimeToNative is, with BGP, the time from the agents' start until every
+	// pair of announcing nodes was native (announcement + probes).
+	TimeToNative time.Duration
 	// HoldLock keeps the prefix lock after Down until Unlock, so that a
 	// caller can inspect the machine before another run of the same prefix
 	// starts (the teardown test).
@@ -109,6 +117,9 @@ func (c *Config) defaults() error {
 		c.Progress = func(f string, a ...any) { slog.Info(fmt.Sprintf(f, a...)) }
 	}
 	c.Spec.HostLink = c.Spec.HostLink || c.Datapath == DatapathAgent
+	if c.BGP != nil {
+		c.BGP.defaults()
+	}
 	return nil
 }
 
@@ -153,6 +164,9 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 		l.Nodes[i].Node = l.Topo.Nodes[i]
 	}
 	cfg.Progress("underlay up: %d nodes, %d namespaces (%.1fs)", len(l.Nodes), len(l.Nodes)+3, time.Since(start).Seconds())
+	if err := l.startRouter(ctx); err != nil {
+		return nil, err
+	}
 	if err := l.startDatapath(ctx); err != nil {
 		return nil, err
 	}
@@ -251,6 +265,7 @@ func (l *Lab) Down() error {
 		l.api.stop()
 		l.api = nil
 	}
+	l.stopRouter()
 	if err := topo.Down(l.cfg.Spec.Prefix); err != nil {
 		errs = append(errs, err)
 	}

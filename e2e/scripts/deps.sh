@@ -15,6 +15,7 @@ have etcdctl    || need+=(etcd-client)
 have strace     || need+=(strace)
 have socat      || need+=(socat)
 have ping       || need+=(iputils-ping)
+have bird       || need+=(bird2)   # the lab's top-of-rack BGP router (issue 12)
 # the conformance run's images (agnhost, jessie-dnsutils, busybox stand-ins) are packed
 # from these (e2e/cluster/conformance_images.go)
 have busybox    || need+=(busybox-static)

@@ -24,6 +24,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/bgp"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
@@ -86,12 +87,23 @@ type Agent struct {
 	applied   appliedPaths
 	last      reported
 	released  bool // releaseStartupMemory ran
+	// BGP (bgp.go): the speaker, its last status, the peers that announce.
+	bgp          *bgp.Manager
+	bgpStatus    bgp.Status
+	bgpPeers     map[string]bool
+	bgpConfigErr string
+	// bgpAnnouncing is the published "bgp" fact; bgpSeedUntil keeps our
+	// previous instance's true through a graceful restart (seedBGP).
+	bgpAnnouncing bool
+	bgpSeedUntil  time.Time
 
 	// Shared with the probe goroutine and the HTTP server.
 	probes     probeBook
 	ready      atomic.Bool
 	reprobe    atomic.Bool
 	lastSyncAt atomic.Int64
+	// bgpSessions is each BGP session's last state (gobgp's goroutine).
+	bgpSessions sessionBook
 }
 
 // Keys on the work queue: a node change asks for an incremental sync;
@@ -120,6 +132,8 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 		probes:  probeBook{ok: map[string]bool{}, kick: make(chan struct{}, 1)},
 		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
 	}
+	a.bgp = a.newBGPManager()
+	a.reg.MustRegister(bgp.NewCollector(a.bgp.Speaker))
 	return a, nil
 }
 
@@ -170,6 +184,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.timers(ctx)
 	a.queue.ShutDown()
 	wg.Wait()
+	if err := a.bgp.Shutdown(context.Background()); err != nil {
+		a.log.Warn("stopping BGP", "err", err)
+	}
 	a.log.Info("agent stopped; datapath left in place")
 	return nil
 }
@@ -280,6 +297,7 @@ func trimNode(obj any) (any, error) {
 	if v, ok := n.Annotations[nodeinfo.AnnotationKey]; ok {
 		t.Annotations = map[string]string{nodeinfo.AnnotationKey: v}
 	}
+	keepBGPKeys(n, t)
 	t.Spec.PodCIDR, t.Spec.PodCIDRs = n.Spec.PodCIDR, n.Spec.PodCIDRs
 	t.Status.Addresses, t.Status.Conditions = n.Status.Addresses, n.Status.Conditions
 	return t, nil
@@ -288,7 +306,7 @@ func trimNode(obj any) (any, error) {
 func relevantChange(o, n *corev1.Node) bool {
 	if o.Annotations[nodeinfo.AnnotationKey] != n.Annotations[nodeinfo.AnnotationKey] ||
 		o.Spec.PodCIDR != n.Spec.PodCIDR || len(o.Spec.PodCIDRs) != len(n.Spec.PodCIDRs) ||
-		len(o.Status.Addresses) != len(n.Status.Addresses) {
+		len(o.Status.Addresses) != len(n.Status.Addresses) || bgpKeysChanged(o, n) {
 		return true
 	}
 	for i := range o.Spec.PodCIDRs {
@@ -355,6 +373,7 @@ func (a *Agent) seedProbes(n *corev1.Node) {
 	for peer, ok := range prev.NativeProbe {
 		a.probes.ok[peer] = ok
 	}
+	a.seedBGP(prev.BGP)
 }
 
 // initNode inspects the uplink and tunnel support, creates the tunnel
@@ -378,7 +397,7 @@ func (a *Agent) initNode(ctx context.Context) error {
 	a.up, a.setup = up, setup
 	a.factsGen++
 	a.facts = nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: version.Version,
-		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU}
+		Verdict: up.Verdict, Encaps: encaps, UplinkMTU: up.MTU, BGP: a.bgpAnnouncing}
 	for _, ip := range a.local.IPs {
 		ep := nodeinfo.Endpoint{IP: ip.String()}
 		if mac := setup.VTEPMACs[netaddr.Index(ip)]; mac != nil {

@@ -46,6 +46,7 @@ func sideOf(f nodeinfo.Facts, other string, family int) decision.Side {
 		NativeProbeOK:              f.NativeProbe[other],
 		UnderlayCarriesPeerPodCIDR: f.UnderlayRoutes[other],
 		CarriedByDefault:           f.UnderlayDefault[other],
+		BGPAnnounced:               f.BGP,
 	}
 	if v, ok := f.PeerView(other, family); ok {
 		s.View, s.Verdict, s.UplinkMTU = v.Decision(), v.Verdict, v.MTU

@@ -65,6 +65,7 @@ func (a *Agent) peersKey(peers []admission.Peer, paths []datapath.Path) (uint64,
 	addr := func(x netip.Addr) { b := x.As16(); h.Write(b[:]) }
 	num(a.factsGen)
 	num(a.up.MTU)
+	h.WriteString(a.bgpKey())
 	h.WriteString(a.local.Name)
 	for _, p := range paths {
 		h.WriteString(p.Peer)
@@ -98,7 +99,7 @@ func (a *Agent) peersFile(peers []admission.Peer, paths []datapath.Path) *peerst
 		byName[peers[i].Name] = &peers[i]
 	}
 	f := &peerstate.File{AgentVersion: version.Version, Node: a.cfg.NodeName,
-		Config: a.cfg.Decision, Peers: []peerstate.Peer{}}
+		Config: a.cfg.Decision, Peers: []peerstate.Peer{}, BGP: a.bgpRecord()}
 	for _, p := range paths {
 		n := len(f.Peers)
 		if n == 0 || f.Peers[n-1].Name != p.Peer {

@@ -38,6 +38,10 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 		return err
 	}
 	peers, ignored, waiting := a.admit(nodes)
+	if own := ownNode(nodes, a.cfg.NodeName); own != nil {
+		a.ensureBGP(ctx, own)
+	}
+	a.noticePeerBGP(peers)
 	v := a.decidePaths(peers, ignored, full)
 	if err := a.program(v.paths, full); err != nil {
 		return err

@@ -152,8 +152,11 @@ func encap(in Input, kind Mode, rule int) Result {
 		fmt.Sprintf("one %s level segmented in software before the uplink, connectivity before speed (%.2fx native in the lab): %s",
 			label(kind), offload.LabRatioVXLANSoftware, strings.Join(weak, "; ")),
 		mtu,
-		fmt.Sprintf("remedy: put %s on the same L2 as this node (rule 1 picks native), or let the underlay route pod CIDRs (--underlay-routes-pod-cidrs for a cloud route table or BGP) so rule 2 picks native",
+		fmt.Sprintf("remedy: put %s on the same L2 as this node (rule 1 picks native), or let the underlay route pod CIDRs (announce them over BGP with --bgp-as and --bgp-peer, or --underlay-routes-pod-cidrs for a cloud route table) so rule 2 picks native",
 			peerName(in)))
+	if who := bgpAnnouncers(in); who != "" {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("%s announced over BGP but the native probes did not both pass: the fabric does not route them yet (router filter, other VRF or session down); VXLAN until they do", who))
+	}
 	return r
 }
 
@@ -190,6 +193,9 @@ func nativeRoutable(cfg Config, in Input) (string, bool) {
 	case cfg.UnderlayRoutesPodCIDRs:
 		return "the underlay routes pod CIDRs (--underlay-routes-pod-cidrs)", true
 	case in.Local.NativeProbeOK && in.Peer.NativeProbeOK:
+		if who := bgpAnnouncers(in); who != "" {
+			return who + " announced over BGP, probe verified (both nodes reached each other's pod CIDR natively)", true
+		}
 		return "both nodes reached each other's pod CIDR natively (native probe)", true
 	case onLink(in, in.Local) && in.Peer.NativeProbeOK:
 		return fmt.Sprintf("this node reaches it on-link and its native probe reached this node's pod CIDR through %s", gatewayOf(in.Peer)), true
@@ -197,6 +203,18 @@ func nativeRoutable(cfg Config, in Input) (string, bool) {
 		return fmt.Sprintf("it reaches this node on-link and this node's native probe reached %s through %s", podCIDR(in), gatewayOf(in.Local)), true
 	}
 	return "", false
+}
+
+// bgpAnnouncers names whose pod CIDRs BGP announced ("" for nobody); the
+// same words from both ends, so a pair's two reasons agree.
+func bgpAnnouncers(in Input) string {
+	switch {
+	case in.Local.BGPAnnounced && in.Peer.BGPAnnounced:
+		return "both pod CIDRs"
+	case in.Local.BGPAnnounced || in.Peer.BGPAnnounced:
+		return "one end's pod CIDR"
+	}
+	return ""
 }
 
 // onLink is s's view of the pair: its published View, else (an agent that

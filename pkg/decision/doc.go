@@ -27,7 +27,11 @@
 //     far end is the hub): native;
 //  2. each end reaches the other's pods natively without a tunnel claim:
 //     the operator flag, or each end is on-link or its native probe
-//     succeeded: native via the underlay next hop;
+//     succeeded: native via the underlay next hop. When the pod CIDRs were
+//     announced over BGP (Side.BGPAnnounced) the reason says "announced
+//     over BGP, probe verified": BGP is the means, the probe stays the
+//     proof, so a router that ignores the announcement keeps the pair on
+//     VXLAN and the reason says so;
 //  3. either end's path is itself a tunnel: native over it when each end
 //     delivers the other's pod CIDR (a direct neighbour, its native probe,
 //     or a point-to-point tunnel without gateway whose routes carry it; a

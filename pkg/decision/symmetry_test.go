@@ -34,7 +34,8 @@ func (pairCase) Generate(r *rand.Rand, _ int) reflect.Value {
 			encaps = []string{"geneve"}
 		}
 		s := Side{Verdict: v, Encaps: encaps, UplinkMTU: []int{1280, 1400, 1500, 9000}[r.Intn(4)],
-			NativeProbeOK: r.Intn(2) == 0, UnderlayCarriesPeerPodCIDR: r.Intn(2) == 0, CarriedByDefault: r.Intn(2) == 0}
+			NativeProbeOK: r.Intn(2) == 0, UnderlayCarriesPeerPodCIDR: r.Intn(2) == 0, CarriedByDefault: r.Intn(2) == 0,
+			BGPAnnounced: r.Intn(2) == 0}
 		// Most ends publish their view of the peer; some are older agents.
 		if r.Intn(4) != 0 {
 			s.View = View{Known: true, OnLink: r.Intn(3) == 0, Egress: pick("eth0", "eth1", "br0", "e1")}

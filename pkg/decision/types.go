@@ -45,6 +45,10 @@ type Side struct {
 	// the pod CIDR). Through a gateway that proves nothing of the
 	// gateway's routes; a route naming the pod CIDR is the operator's word.
 	CarriedByDefault bool `json:"carriedByDefault,omitempty"`
+	// BGPAnnounced: this node announces its pod CIDR over an established
+	// BGP session (pkg/bgp). It only words rule 2's reason: the native
+	// probes stay the proof that the fabric routes the pod CIDRs.
+	BGPAnnounced bool `json:"bgpAnnounced,omitempty"`
 	// View is what this node's kernel does with packets to the other end's
 	// node IP, published per peer: both ends' views decide the pair (rule
 	// 1 needs both ends on-link; a one-sided route is never programmed).

@@ -101,6 +101,7 @@ func fromAgent(local decision.Side, onLink bool, p peerstate.Peer, pa peerstate.
 	in.Local = local
 	in.Local.NativeProbeOK = p.Local.NativeProbeOK
 	in.Local.UnderlayCarriesPeerPodCIDR = p.Local.UnderlayCarriesPeerPodCIDR
+	in.Local.BGPAnnounced = p.Local.BGPAnnounced
 	return in
 }
 
@@ -112,6 +113,9 @@ func (s agentState) agentNotes(cfg decision.Config, in decision.Input, p peersta
 	notes = append(notes, fmt.Sprintf("native probe: this node %s, %s %s; tunnel underlay carries the other's pod CIDR: this node %s, %s %s",
 		okWord(in.Local.NativeProbeOK), p.Name, okWord(in.Peer.NativeProbeOK),
 		yesNo(in.Local.UnderlayCarriesPeerPodCIDR), p.Name, yesNo(in.Peer.UnderlayCarriesPeerPodCIDR)))
+	if in.Local.BGPAnnounced || in.Peer.BGPAnnounced {
+		notes = append(notes, fmt.Sprintf("announced over BGP: this node %s, %s %s", yesNo(in.Local.BGPAnnounced), p.Name, yesNo(in.Peer.BGPAnnounced)))
+	}
 	if d := drift(p.Local, in.Local, pa.OnLink, in.OnLink); d != "" {
 		notes = append(notes, "this node's kernel changed since the agent's last converge ("+d+"): the mode above is what the agent picks at its next converge")
 	}

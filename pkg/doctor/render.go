@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 )
@@ -27,6 +28,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	r.textVerdict(&b)
 	r.textDecision(&b)
 	r.textPeers(&b)
+	r.textBGP(&b, time.Now())
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -165,4 +167,27 @@ func orNone(kind, dev string) string {
 		return kind
 	}
 	return kind + " at " + dev
+}
+
+// textBGP lists the speaker's sessions; uptime is relative to now.
+func (r *Report) textBGP(b *strings.Builder, now time.Time) {
+	if r.BGP == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nBGP: announcing %s", strings.Join(r.BGP.Announced, ", "))
+	if !r.BGP.Announcing {
+		b.WriteString(" (no established session carries them)")
+	}
+	b.WriteString("\n")
+	for _, s := range r.BGP.Sessions {
+		fmt.Fprintf(b, "  peer %s AS %d: %s", s.Peer, s.PeerAS, s.State)
+		if s.Established() {
+			fmt.Fprintf(b, " for %s", s.Uptime(now))
+		}
+		fmt.Fprintf(b, ", prefixes sent %d, received %d", s.PrefixesSent, s.PrefixesReceived)
+		if s.GracefulRestart {
+			b.WriteString(", graceful restart")
+		}
+		b.WriteString("\n")
+	}
 }

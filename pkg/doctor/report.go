@@ -9,6 +9,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
 // Options select what doctor inspects and how the agent is configured.
@@ -55,6 +56,9 @@ type Report struct {
 	// Peers is, without --peer, every path in the agent's peers file,
 	// decided again with this node's kernel as read now.
 	Peers []PeerDecision `json:"peers,omitempty"`
+	// BGP is the agent's BGP speaker as its peers file recorded it: the
+	// pod CIDRs it announces and each session (absent when BGP is off).
+	BGP *peerstate.BGP `json:"bgp,omitempty"`
 }
 
 // Route is the kernel's route towards the peer (or the default route).
@@ -149,6 +153,9 @@ func Build(o Options) (*Report, error) {
 	}
 	if o.Peer == nil && st.file != nil {
 		r.Peers = st.peersList(o.Config, in.Local)
+	}
+	if st.file != nil {
+		r.BGP = st.file.BGP
 	}
 	return r, nil
 }

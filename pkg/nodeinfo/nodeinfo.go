@@ -39,6 +39,10 @@ type Facts struct {
 	// without them is taken to see its peers as they see it.
 	Egresses   []EgressView   `json:"egresses,omitempty"`
 	PeerEgress map[string]int `json:"peerEgress,omitempty"`
+	// BGP: this node announces its pod CIDRs over at least one established
+	// BGP session (pkg/bgp). It words decision rule 2's reason and makes
+	// peers re-probe when it changes; the probe still decides.
+	BGP bool `json:"bgp,omitempty"`
 }
 
 // Endpoint is one family's tunnel endpoint on a node.

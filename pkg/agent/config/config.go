@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgpconfig"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -51,6 +52,9 @@ type Config struct {
 	LogLevel     slog.Level
 	ResyncPeriod time.Duration
 	ProbePeriod  time.Duration
+	// BGP is the cluster-wide BGP configuration (--bgp-*); each Node's
+	// labels may override it (bgpconfig.Config.WithNode).
+	BGP bgpconfig.Config
 }
 
 // FlagError names the flag whose value was rejected.
@@ -75,6 +79,7 @@ type raw struct {
 	logFormat, logLevel, vni, port, resync, probe      string
 	clusterCIDRs, nodeIPs                              listFlag
 	decision                                           *DecisionFlags
+	bgp                                                *bgpconfig.Raw
 }
 
 // listFlag is a repeatable, comma-separated string flag.
@@ -126,6 +131,7 @@ func newFlagSet(getenv func(string) string, out io.Writer) (*flag.FlagSet, *raw)
 	r.nodeIPs.Set(getenv(envPrefix + "NODE_IP"))
 	fs.Var(&resetList{l: &r.clusterCIDRs}, "cluster-cidr", "cluster pod CIDR, one per family (repeatable or comma-separated)")
 	fs.Var(&resetList{l: &r.nodeIPs}, "node-ip", "node IP override, one per family (repeatable or comma-separated)")
+	r.bgp = bgpconfig.RegisterFlags(fs, getenv)
 	return fs, r
 }
 
@@ -161,7 +167,7 @@ func (r *raw) validate() (*Config, error) {
 	checks := []func(*Config) error{
 		r.checkNodeName, r.checkMode, r.checkVNI, r.checkPort, r.checkIface,
 		r.checkStateDir, r.checkMetricsAddr, r.checkLog, r.checkDurations,
-		r.checkClusterCIDRs, r.checkNodeIPs,
+		r.checkClusterCIDRs, r.checkNodeIPs, r.checkBGP,
 	}
 	for _, check := range checks {
 		if err := check(c); err != nil {
@@ -313,6 +319,17 @@ func (r *raw) checkNodeIPs(c *Config) error {
 		c.NodeIPs = append(c.NodeIPs, a)
 	}
 	return nil
+}
+
+// checkBGP parses the --bgp-* flags; the error names the flag. Whether a
+// peer is configured is checked per node, once its labels are known.
+func (r *raw) checkBGP(c *Config) error {
+	var err error
+	c.BGP, err = bgpconfig.Parse(*r.bgp)
+	if fe := (*bgpconfig.FlagError)(nil); errors.As(err, &fe) {
+		return &FlagError{fe.Flag, fe.Value, fe.Err} // the value is "" for the password
+	}
+	return err
 }
 
 // Logger builds the slog logger the configuration asks for.

@@ -95,6 +95,10 @@ func TestParseBadValuesNameTheFlag(t *testing.T) {
 		{[]string{"--node-ip", "300.1.1.1"}, "node-ip"},
 		{[]string{"--node-ip", "224.0.0.1"}, "node-ip"},
 		{[]string{"--node-ip", "10.0.0.1,10.0.0.2"}, "node-ip"},
+		{[]string{"--bgp-as", "x"}, "bgp-as"},
+		{[]string{"--bgp-as", "1", "--bgp-peer", "10.0.0.1"}, "bgp-peer"},
+		{[]string{"--bgp-hold-time", "1s"}, "bgp-hold-time"},
+		{[]string{"--bgp-password", strings.Repeat("p", 81)}, "bgp-password"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
@@ -32,6 +33,18 @@ type File struct {
 	Peers []Peer `json:"peers"`
 	// UpdatedAt is when the agent last wrote the file (its content changed).
 	UpdatedAt time.Time `json:"updatedAt"`
+	// BGP is this node's BGP speaker (absent when BGP is off).
+	BGP *BGP `json:"bgp,omitempty"`
+}
+
+// BGP is the speaker's state when the agent last wrote the file.
+type BGP struct {
+	// Announced are this node's pod CIDRs handed to the speaker.
+	Announced []string `json:"announced"`
+	// Announcing: at least one established session carries them
+	// (published as the node's "bgp" fact).
+	Announcing bool               `json:"announcing"`
+	Sessions   []bgptypes.Session `json:"sessions"`
 }
 
 // Peer is one remote node and the agent's decision towards it.

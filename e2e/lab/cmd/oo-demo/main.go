@@ -70,8 +70,52 @@ func run(dp lab.Datapath, dur time.Duration, rounds int, keep bool) error {
 	if err != nil {
 		return err
 	}
+	if dp == lab.DatapathAgent {
+		if !keep {
+			if err := l.Down(); err != nil {
+				return fmt.Errorf("teardown before the BGP lab: %w", err)
+			}
+		}
+		bgpRows, err := runBGP(ctx, dur, rounds, keep)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, bgpRows...)
+	}
 	fmt.Println("\n== pod to pod ==")
 	lab.PrintPairs(os.Stdout, rows)
 	fmt.Println()
 	return nil
+}
+
+// runBGP is the second lab: variant 3 (two subnets behind the router,
+// uplinks without tunnel segmentation) where the router is a BGP
+// top-of-rack (BIRD) and the agents announce their pod CIDRs to it.
+func runBGP(ctx context.Context, dur time.Duration, rounds int, keep bool) ([]lab.PairResult, error) {
+	if keep {
+		progress("skipping the BGP lab with -keep (one lab at a time)")
+		return nil, nil
+	}
+	spec, err := topo.VariantSpec(3, false)
+	if err != nil {
+		return nil, err
+	}
+	progress("bringing up variant 3 with BGP: n1 and n2 on two subnets behind a BIRD top-of-rack router, no tunnel segmentation; the agents announce their pod CIDRs")
+	l, err := lab.Up(ctx, lab.Config{Spec: spec, BGP: &lab.BGP{GracefulRestart: true}, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := l.Down(); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: teardown of the BGP lab:", err)
+		}
+	}()
+	fmt.Println("\n== variant 3 + BGP: per node doctor's summary and BGP sessions ==")
+	if err := l.PrintDoctor(ctx, os.Stdout); err != nil {
+		return nil, err
+	}
+	if out, err := l.Router().Birdc(ctx, "show", "route"); err == nil {
+		fmt.Printf("\nthe router's table (birdc show route):\n%s\n", out)
+	}
+	return l.MeasurePairs(ctx, rounds, false, perf.Options{Duration: dur}, progress)
 }
