@@ -10,10 +10,12 @@
 #   CAP_NET_ADMIN  links (vxlan device), routes, FDB, neighbours, iptables (nft) rules,
 #                  ethtool feature reads and GRO settings
 #   CAP_NET_RAW    the native-path ICMP probe and iptables
-#   /proc/sys/net  writable for forwarding sysctls: the manifest runs the agent
-#                  privileged for that (a read-only /proc/sys otherwise), in the host
-#                  network namespace; nothing else of the host is mounted read-write
-#                  except /run/offload-overlay and /run/xtables.lock.
+#   CAP_SYS_ADMIN  only to create the throwaway network namespace in which the
+#                  tunnel-kind probe tries each device kind (unshare/setns)
+#   nothing else: the agent writes no sysctl (the CNI plugin, run by the runtime on the
+#                  host, sets forwarding), so the manifest does not run it privileged;
+#                  in the host network namespace, nothing of the host is mounted
+#                  read-write except /run/offload-overlay and /run/xtables.lock.
 
 ARG GO_VERSION=1.26
 ARG DEBIAN=bookworm

@@ -103,7 +103,7 @@ image:
 # namespaces with containerd + kubelet + kube-proxy), offload-overlay installed with
 # kubectl apply of conf/kubernetes/offload-overlay.yaml, then the checks (e2e/cluster).
 e2e-cluster: build ref-plugins k8s-bins containerd
-	OO_REQUIRE_K8S=1 go test -count=1 -timeout 15m -v ./internal/testenv/k8senv/ ./e2e/cluster/
+	OO_REQUIRE_K8S=1 go test -count=1 -timeout 15m -v ./internal/testenv/k8senv/ ./e2e/policy/ ./e2e/cluster/
 
 # e2e-kind: the same install on kind (needs docker + kind; prints "skipped" otherwise).
 e2e-kind:
@@ -165,7 +165,7 @@ clean:
 	rm -rf bin
 
 # bench-datapath: only the node agent's datapath benchmarks (converge 1000
-# peers, GRO settings on VXLAN); part of `bench` too.
+# peers, GRO settings on VXLAN, the cost of the VXLAN filter); part of `bench` too.
 .PHONY: bench-datapath
 bench-datapath:
-	go test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 15m ./e2e/bench/converge ./e2e/bench/gro
+	go test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 15m ./e2e/bench/converge ./e2e/bench/gro ./e2e/bench/firewall

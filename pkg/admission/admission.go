@@ -54,6 +54,17 @@ var ErrNotYet = errors.New("not published yet")
 // nodes one by one or all at once. waiting are nodes that have not
 // published yet (ErrNotYet); the returned peers are sorted by name.
 func Admit(parse func(*corev1.Node) (Peer, error), local datapath.LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node) (peers []Peer, ignored []Ignored, waiting []string) {
+	return AdmitChecked(parse, local, clusterCIDRs, nodes, nil)
+}
+
+// EndpointCheck says whether this node's kernel accepts ip as a peer's
+// endpoint (see endpoint.CheckLocal: not one of our addresses, not a
+// subnet's network or broadcast address, routed as unicast).
+type EndpointCheck func(ip netip.Addr) error
+
+// AdmitChecked is Admit with each candidate's endpoints also checked
+// against this node's kernel (check nil: no kernel check).
+func AdmitChecked(parse func(*corev1.Node) (Peer, error), local datapath.LocalNode, clusterCIDRs []netip.Prefix, nodes []*corev1.Node, check EndpointCheck) (peers []Peer, ignored []Ignored, waiting []string) {
 	nodes = append([]*corev1.Node(nil), nodes...)
 	sort.Slice(nodes, func(i, j int) bool { return olderFirst(nodes[i], nodes[j]) })
 	var candidates []Peer
@@ -68,13 +79,19 @@ func Admit(parse func(*corev1.Node) (Peer, error), local datapath.LocalNode, clu
 		case err != nil:
 			ignored = append(ignored, Ignored{n.Name, err.Error()})
 		default:
-			if err := endpointsElsewhere(p, local, clusterCIDRs); err != nil {
+			err := endpointsElsewhere(p, local, clusterCIDRs)
+			if err == nil && check != nil {
+				err = checkEndpoints(p, check)
+			}
+			if err != nil {
 				ignored = append(ignored, Ignored{n.Name, err.Error()})
 				continue
 			}
 			candidates = append(candidates, p)
 		}
 	}
+	candidates, claimants := blameClaimants(candidates, local)
+	ignored = append(ignored, claimants...)
 	idx := newCIDRIndex(candidates)
 	for _, ip := range local.IPs {
 		idx.addEndpoint(ip, "this node")
@@ -90,8 +107,12 @@ func Admit(parse func(*corev1.Node) (Peer, error), local datapath.LocalNode, clu
 		idx.take(pc, "this node")
 	}
 	macs := map[[2]string]string{} // (family, VTEP MAC) -> node: one FDB entry each
+	ips := map[netip.Addr]string{} // endpoint -> node: one machine each
 	for _, p := range candidates {
 		err := checkPlacement(p, clusterCIDRs, idx)
+		if err == nil {
+			err = checkIPs(p, ips) // before the MACs: a copied IP also copies its derived MAC
+		}
 		if err == nil {
 			err = checkMACs(p, macs)
 		}
@@ -105,6 +126,11 @@ func Admit(parse func(*corev1.Node) (Peer, error), local datapath.LocalNode, clu
 		for i, m := range p.MACs {
 			if m != nil {
 				macs[[2]string{fmt.Sprint(i), m.String()}] = p.Name
+			}
+		}
+		for _, ip := range p.IPs {
+			if ip.IsValid() {
+				ips[ip] = p.Name
 			}
 		}
 		peers = append(peers, p)
@@ -186,4 +212,93 @@ func olderFirst(a, b *corev1.Node) bool {
 		return ta.Before(tb)
 	}
 	return a.Name < b.Name
+}
+
+// checkEndpoints runs the kernel check on each of p's endpoints.
+func checkEndpoints(p Peer, check EndpointCheck) error {
+	for _, ip := range p.IPs {
+		if ip.IsValid() {
+			if err := check(ip); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkIPs rejects an endpoint an older peer already has: two Nodes
+// cannot be one machine, and the copy would draw the older peer's
+// tunnel traffic or replies to itself.
+func checkIPs(p Peer, taken map[netip.Addr]string) error {
+	for _, ip := range p.IPs {
+		if owner, ok := taken[ip]; ip.IsValid() && ok {
+			return fmt.Errorf("node IP %s is also node %s's", ip, owner)
+		}
+	}
+	return nil
+}
+
+// blameClaimants drops the candidates whose endpoint lies inside a pod CIDR
+// of another node (or of this one), whatever their age. Pod CIDRs are
+// allocated by the control plane (spec.podCIDRs, which agents cannot
+// write), endpoints are published by each node: when the two disagree the
+// claimant is wrong, and keeping it would make checkPlacement refuse the
+// honest owner of the pod CIDR ("contains the node IP of ..."). With a
+// cluster CIDR per family, endpointsElsewhere already refuses such
+// endpoints; this covers a family without one.
+func blameClaimants(candidates []Peer, local datapath.LocalNode) (kept []Peer, blamed []Ignored) {
+	owners := map[netip.Prefix]string{}
+	lens := map[int]bool{}
+	add := func(c netip.Prefix, owner string) {
+		owners[c.Masked()] = owner
+		lens[c.Bits()] = true
+	}
+	for _, c := range local.PodCIDRs {
+		add(c, "this node")
+	}
+	for _, p := range candidates {
+		for _, c := range p.PodCIDRs {
+			// A pod CIDR that covers its own node's endpoint or ours is
+			// the offender itself (checkPlacement refuses it): it blames
+			// nobody.
+			if !coversAny(c, p.IPs[:]) && !coversAny(c, local.IPs) {
+				add(c, "node "+p.Name)
+			}
+		}
+	}
+	for _, p := range candidates {
+		if err := claims(p, owners, lens); err != nil {
+			blamed = append(blamed, Ignored{p.Name, err.Error()})
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return kept, blamed
+}
+
+func coversAny(c netip.Prefix, ips []netip.Addr) bool {
+	for _, ip := range ips {
+		if ip.IsValid() && c.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func claims(p Peer, owners map[netip.Prefix]string, lens map[int]bool) error {
+	for _, ip := range p.IPs {
+		if !ip.IsValid() {
+			continue
+		}
+		for b := range lens {
+			pre, err := ip.Prefix(b)
+			if err != nil {
+				continue
+			}
+			if owner, ok := owners[pre]; ok {
+				return fmt.Errorf("node IP %s lies inside the pod CIDR %s of %s", ip, pre, owner)
+			}
+		}
+	}
+	return nil
 }

@@ -13,14 +13,14 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
+	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 )
 
 func facts(ips ...string) nodeinfo.Facts {
 	f := nodeinfo.Facts{Version: nodeinfo.FactsVersion, Encaps: []string{"vxlan"}, UplinkMTU: 1500}
 	for _, ip := range ips {
-		// one MAC per node IP, as overlay.VTEPMAC gives real nodes
-		b := netip.MustParseAddr(ip).AsSlice()
-		mac := net.HardwareAddr{0x02, 0x00, b[len(b)-4], b[len(b)-3], b[len(b)-2], b[len(b)-1]}
+		// the MAC real nodes derive from their node IP
+		mac := overlay.VTEPMAC(netip.MustParseAddr(ip))
 		f.Endpoints = append(f.Endpoints, nodeinfo.Endpoint{IP: ip, VTEPMAC: mac.String()})
 	}
 	return f
@@ -33,6 +33,13 @@ func mkNode(name string, age int, ann string, podCIDRs ...string) *corev1.Node {
 		n.Annotations = map[string]string{nodeinfo.AnnotationKey: ann}
 	}
 	n.Spec.PodCIDRs = podCIDRs
+	// The kubelet lists the node's addresses: an honest node's endpoints.
+	var f nodeinfo.Facts
+	if json.Unmarshal([]byte(ann), &f) == nil {
+		for _, ep := range f.Endpoints {
+			n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ep.IP})
+		}
+	}
 	return n
 }
 
@@ -105,7 +112,7 @@ func TestSelectPeersValidation(t *testing.T) {
 		"covers-node-ips": "node IP 10.244.12.5 lies inside the pod network 10.244.0.0/16",
 		"ip-in-good-cidr": "node IP 10.244.1.7 lies inside the pod network",
 		"our-ip":          "node IP 192.168.0.1 is this node's",
-		"same-mac":        "VTEP MAC 02:00:c0:a8:00:02 is also node good's",
+		"same-mac":        "is not the one derived from it",
 		"hijack-underlay": "outside the cluster CIDRs",
 		"no-endpoint":     "no endpoint",
 		"host-bits":       "host bits",

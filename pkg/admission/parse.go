@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sort"
 
+	"github.com/offload-overlay/offload-overlay/pkg/endpoint"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,9 @@ func Parse(n *corev1.Node) (Peer, error) {
 	if !ok {
 		return p, fmt.Errorf("no %s annotation: %w", nodeinfo.AnnotationKey, ErrNotYet)
 	}
+	if len(raw) > MaxAnnotationBytes {
+		return p, fmt.Errorf("%s annotation is %d bytes, more than the %d an agent writes", nodeinfo.AnnotationKey, len(raw), MaxAnnotationBytes)
+	}
 	if err := json.Unmarshal([]byte(raw), &p.Facts); err != nil {
 		return p, fmt.Errorf("malformed %s annotation: %w", nodeinfo.AnnotationKey, err)
 	}
@@ -28,6 +32,9 @@ func Parse(n *corev1.Node) (Peer, error) {
 		return p, fmt.Errorf("annotation version %d, this agent understands %d", p.Facts.Version, nodeinfo.FactsVersion)
 	}
 	if err := p.parseEndpoints(); err != nil {
+		return p, err
+	}
+	if err := p.checkEndpointsListed(n); err != nil {
 		return p, err
 	}
 	cidrs, err := PodCIDRs(n)
@@ -46,7 +53,40 @@ func Parse(n *corev1.Node) (Peer, error) {
 	return p, nil
 }
 
+// MaxAnnotationBytes bounds a peer's facts annotation: an agent writes a
+// few hundred bytes (plus one probe and underlay entry per peer), and a
+// hostile node must not make every other agent parse megabytes per change.
+const MaxAnnotationBytes = 64 << 10
+
+// checkEndpointsListed requires every endpoint to be one of the Node's
+// status.addresses (written by the kubelet, not by the agent), and every
+// VTEP MAC to be the one derived from its endpoint: a node cannot claim
+// another machine's address or a victim's MAC.
+func (p *Peer) checkEndpointsListed(n *corev1.Node) error {
+	var listed []netip.Addr
+	for _, a := range n.Status.Addresses {
+		if ip, err := netip.ParseAddr(a.Address); err == nil {
+			listed = append(listed, ip.Unmap())
+		}
+	}
+	for i, ip := range p.IPs {
+		if !ip.IsValid() {
+			continue
+		}
+		if err := endpoint.CheckListed(ip, listed); err != nil {
+			return err
+		}
+		if err := endpoint.CheckMAC(ip, p.MACs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p *Peer) parseEndpoints() error {
+	if len(p.Facts.Endpoints) > 2 {
+		return fmt.Errorf("annotation has %d endpoints, at most one per family", len(p.Facts.Endpoints))
+	}
 	for _, ep := range p.Facts.Endpoints {
 		ip, err := netip.ParseAddr(ep.IP)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,7 @@ type Agent struct {
 	views     nodeinfo.Facts
 	decisions decisionCache
 	applied   appliedPaths
+	failures  pathFailures // paths the kernel refused, retried with backoff
 	last      reported
 	released  bool // releaseStartupMemory ran
 	// BGP (bgp.go): the speaker, its last status, the peers that announce.
@@ -104,6 +106,7 @@ type Agent struct {
 	lastSyncAt atomic.Int64
 	// bgpSessions is each BGP session's last state (gobgp's goroutine).
 	bgpSessions sessionBook
+	startedAt   time.Time // New's time: the start-up window of /healthz
 }
 
 // Keys on the work queue: a node change asks for an incremental sync;
@@ -128,9 +131,10 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 		cfg: cfg, nodes: d.Nodes, events: d.Events, kernel: d.Kernel, decide: d.Decide, log: d.Log.With("node", cfg.NodeName),
 		reg: d.Registry, metrics: NewMetrics(d.Registry),
 		applied: appliedPaths{}, parsed: admission.NewCache(),
-		last:    reported{unreachable: map[string]string{}, ignored: map[string]string{}},
-		probes:  probeBook{ok: map[string]bool{}, kick: make(chan struct{}, 1)},
-		nodeRef: &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
+		last:      reported{unreachable: map[string]string{}, ignored: map[string]string{}},
+		probes:    probeBook{ok: map[string]bool{}, kick: make(chan struct{}, 1)},
+		nodeRef:   &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
+		startedAt: time.Now(), failures: pathFailures{},
 	}
 	a.bgp = a.newBGPManager()
 	a.reg.MustRegister(bgp.NewCollector(a.bgp.Speaker))
@@ -379,6 +383,9 @@ func (a *Agent) seedProbes(n *corev1.Node) {
 // initNode inspects the uplink and tunnel support, creates the tunnel
 // devices, probe addresses and masquerade rules, and publishes our facts.
 func (a *Agent) initNode(ctx context.Context) error {
+	if err := clusterCIDRPerFamily(a.local.PodCIDRs, a.cfg.ClusterCIDRs); err != nil {
+		return a.fatal("checking --cluster-cidr", err)
+	}
 	up, err := a.kernel.InspectUplink(a.local)
 	if err != nil {
 		return a.fatal("inspecting uplink", err)
@@ -415,4 +422,29 @@ func (a *Agent) fatal(what string, err error) error {
 	a.metrics.Errors.WithLabelValues("init").Inc()
 	a.writeNotReady(fmt.Sprintf("%s: %v", what, err))
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// clusterCIDRPerFamily refuses a node whose pod CIDR has a family no
+// --cluster-cidr covers: without it, pod-to-pod traffic of that family
+// cannot be told from egress (no masquerade), and peer admission cannot
+// refuse a node IP inside the pod network, so one hostile peer could
+// knock honest ones out (admission blames such claimants anyway).
+func clusterCIDRPerFamily(podCIDRs, clusterCIDRs []netip.Prefix) error {
+	for _, p := range podCIDRs {
+		covered := false
+		for _, c := range clusterCIDRs {
+			if c.Addr().Is6() == p.Addr().Is6() {
+				covered = true
+			}
+		}
+		if !covered {
+			fam := "IPv4"
+			if p.Addr().Is6() {
+				fam = "IPv6"
+			}
+			return fmt.Errorf("this node's pod CIDR %s is %s but --cluster-cidr (%s) has no %s prefix: set it to the cluster's pod CIDR of every family (kube-controller-manager --cluster-cidr)",
+				p, fam, "OFFLOAD_OVERLAY_CLUSTER_CIDR", fam)
+		}
+	}
+	return nil
 }

@@ -20,13 +20,14 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
+	"github.com/offload-overlay/offload-overlay/internal/testenv/manifest"
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
@@ -34,6 +35,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
@@ -107,6 +109,27 @@ func (l *lab) routerRoutesPodCIDRs(t *testing.T) {
 func peerFacts(ip, mac string, v offload.Verdict) nodeinfo.Facts {
 	return nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: "test", Verdict: v, Encaps: []string{"vxlan"},
 		UplinkMTU: 1500, Endpoints: []nodeinfo.Endpoint{{IP: ip, VTEPMAC: mac}}}
+}
+
+// vmac is the VTEP MAC an agent derives from its node IP (and admission
+// requires).
+func vmac(ip string) string { return overlay.VTEPMAC(netip.MustParseAddr(ip)).String() }
+
+// setAddresses replaces a Node's status.addresses (as its kubelet would).
+func (l *lab) setAddresses(t *testing.T, name string, ips ...string) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := l.admin.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Status.Addresses = nil
+	for _, ip := range ips {
+		n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip})
+	}
+	if _, err := l.admin.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func annotation(t *testing.T, f nodeinfo.Facts) string {
@@ -194,7 +217,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	if l.admin, err = kubernetes.NewForConfig(env.Config); err != nil {
 		t.Fatal(err)
 	}
-	grantAgentRBAC(t, l.admin)
+	grantAgentRBAC(t, env)
 	nodeCfg := rest.CopyConfig(env.Config)
 	nodeCfg.BearerToken = agentToken
 	writes := &writeLog{}
@@ -259,16 +282,16 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 
 	t.Log("on-link dual-stack peer node-b: native routes per family")
 	l.createNode(t, "node-b", annotation(t, nodeinfo.Facts{Version: nodeinfo.FactsVersion, UplinkMTU: 1500, Encaps: []string{"vxlan"},
-		Endpoints: []nodeinfo.Endpoint{{IP: "192.168.77.5", VTEPMAC: "02:00:00:00:00:0b"}, {IP: "fd77::5", VTEPMAC: "02:00:00:00:01:0b"}}}),
+		Endpoints: []nodeinfo.Endpoint{{IP: "192.168.77.5", VTEPMAC: vmac("192.168.77.5")}, {IP: "fd77::5", VTEPMAC: vmac("fd77::5")}}}),
 		[]string{"192.168.77.5", "fd77::5"}, "10.244.2.0/24", "fd00:10:244:2::/64")
 	waitRoute(t, l, "-4", "10.244.2.0/24 via 192.168.77.5 dev a0", true)
 	waitRoute(t, l, "-6", "fd00:10:244:2::/64 via fd77::5 dev a0", true)
 
 	t.Log("off-link peer node-c, both ends segment tunnels, no native probe: one VXLAN level")
 	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
-	l.createNode(t, "node-c", annotation(t, peerFacts("192.168.88.3", "02:00:00:00:00:0c", capable)), []string{"192.168.88.3"}, "10.244.3.0/24")
+	l.createNode(t, "node-c", annotation(t, peerFacts("192.168.88.3", vmac("192.168.88.3"), capable)), []string{"192.168.88.3"}, "10.244.3.0/24")
 	waitRoute(t, l, "-4", "10.244.3.0/24 via 10.244.3.0 dev oo-vxlan4", true)
-	if fdb := output("bridge", "-n", l.a, "fdb", "show", "dev", "oo-vxlan4"); !strings.Contains(fdb, "02:00:00:00:00:0c dst 192.168.88.3") {
+	if fdb := output("bridge", "-n", l.a, "fdb", "show", "dev", "oo-vxlan4"); !strings.Contains(fdb, vmac("192.168.88.3")+" dst 192.168.88.3") {
 		t.Errorf("FDB entry for node-c missing:\n%s", fdb)
 	}
 	waitFor(t, 10*time.Second, "pod MTU 1450 and no BIG TCP with a VXLAN peer", func() (bool, string) {
@@ -285,7 +308,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	if r := l.routes("-4"); strings.Contains(r, "10.244.3.0/24 via 192.168.77.2") {
 		t.Errorf("native chosen on one side's probe only:\n%s", r)
 	}
-	cf := peerFacts("192.168.88.3", "02:00:00:00:00:0c", capable)
+	cf := peerFacts("192.168.88.3", vmac("192.168.88.3"), capable)
 	cf.NativeProbe = map[string]bool{"node-a": true}
 	l.setAnnotation(t, "node-c", annotation(t, cf))
 	waitRoute(t, l, "-4", "10.244.3.0/24 via 192.168.77.2 dev a0", true)
@@ -300,9 +323,9 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 
 	t.Log("malformed, overlapping and hijacking annotations are ignored with a reason")
 	l.createNode(t, "node-d", "{not json", []string{"192.168.77.6"}, "10.244.4.0/24")
-	l.createNode(t, "node-e", annotation(t, peerFacts("192.168.77.7", "02:00:00:00:00:0e", capable)), []string{"192.168.77.7"}, "10.244.2.0/25")
-	l.createNode(t, "node-f", annotation(t, peerFacts("192.168.77.8", "02:00:00:00:00:0f", capable)), []string{"192.168.77.8"}, "192.168.77.0/24")
-	l.createNode(t, "node-h", annotation(t, peerFacts("224.0.0.9", "02:00:00:00:00:1f", capable)), []string{"192.168.77.9"}, "10.244.9.0/24")
+	l.createNode(t, "node-e", annotation(t, peerFacts("192.168.77.7", vmac("192.168.77.7"), capable)), []string{"192.168.77.7"}, "10.244.2.0/25")
+	l.createNode(t, "node-f", annotation(t, peerFacts("192.168.77.8", vmac("192.168.77.8"), capable)), []string{"192.168.77.8"}, "192.168.77.0/24")
+	l.createNode(t, "node-h", annotation(t, peerFacts("224.0.0.9", vmac("224.0.0.9"), capable)), []string{"192.168.77.9"}, "10.244.9.0/24")
 	for node, reason := range map[string]string{
 		"node-d": "malformed offload-overlay.io/node annotation",
 		"node-e": "overlaps 10.244.2.0/24 of node node-b",
@@ -333,18 +356,19 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	})
 
 	t.Log("peer update: node-b moves to a new IP; the route follows")
+	l.setAddresses(t, "node-b", "192.168.77.15", "fd77::5") // the kubelet lists it first
 	l.setAnnotation(t, "node-b", annotation(t, nodeinfo.Facts{Version: nodeinfo.FactsVersion, UplinkMTU: 1500, Encaps: []string{"vxlan"},
-		Endpoints: []nodeinfo.Endpoint{{IP: "192.168.77.15", VTEPMAC: "02:00:00:00:00:0b"}, {IP: "fd77::5", VTEPMAC: "02:00:00:00:01:0b"}}}))
+		Endpoints: []nodeinfo.Endpoint{{IP: "192.168.77.15", VTEPMAC: vmac("192.168.77.15")}, {IP: "fd77::5", VTEPMAC: vmac("fd77::5")}}}))
 	waitRoute(t, l, "-4", "10.244.2.0/24 via 192.168.77.15 dev a0", true)
 
 	t.Log("VXLAN peer deleted: its route, FDB entry and neighbour go")
-	l.createNode(t, "node-g", annotation(t, peerFacts("192.168.88.7", "02:00:00:00:00:07", capable)), []string{"192.168.88.7"}, "10.244.7.0/24")
+	l.createNode(t, "node-g", annotation(t, peerFacts("192.168.88.7", vmac("192.168.88.7"), capable)), []string{"192.168.88.7"}, "10.244.7.0/24")
 	waitRoute(t, l, "-4", "10.244.7.0/24 via 10.244.7.0 dev oo-vxlan4", true)
 	if err := l.admin.CoreV1().Nodes().Delete(context.Background(), "node-g", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitRoute(t, l, "-4", "10.244.7.0/24", false)
-	if fdb := output("bridge", "-n", l.a, "fdb", "show", "dev", "oo-vxlan4"); strings.Contains(fdb, "02:00:00:00:00:07") {
+	if fdb := output("bridge", "-n", l.a, "fdb", "show", "dev", "oo-vxlan4"); strings.Contains(fdb, vmac("192.168.88.7")) {
 		t.Errorf("FDB entry of deleted node-g left:\n%s", fdb)
 	}
 	if neigh := output("ip", "-n", l.a, "neigh", "show", "dev", "oo-vxlan4"); strings.Contains(neigh, "10.244.7.0") {
@@ -503,23 +527,21 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// grantAgentRBAC gives the agent's identity the rules of the DaemonSet's
-// ClusterRole (conf/kubernetes/offload-overlay.yaml), nothing more.
-func grantAgentRBAC(t *testing.T, cs kubernetes.Interface) {
+// grantAgentRBAC applies the DaemonSet's RBAC (ClusterRole, Role and
+// their bindings) from the shipped manifest, nothing more. The admission
+// policy is not applied: these tests authenticate the agent with a static
+// token, which carries no node name (e2e/policy tests the policy).
+func grantAgentRBAC(t *testing.T, env *k8senv.Env) {
 	t.Helper()
-	ctx := context.Background()
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "offload-overlay"}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch", "patch"}},
-		{APIGroups: []string{""}, Resources: []string{"nodes/status"}, Verbs: []string{"patch"}},
-		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-	}}
-	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+	dc, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
 		t.Fatal(err)
 	}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "offload-overlay"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "offload-overlay"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "offload-overlay", Namespace: "offload-overlay"}}}
-	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+	objs, err := manifest.Objects(manifest.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := manifest.Apply(context.Background(), dc, objs, "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -38,7 +38,7 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 	if l.admin, err = kubernetes.NewForConfig(env.Config); err != nil {
 		t.Fatal(err)
 	}
-	grantAgentRBAC(t, l.admin)
+	grantAgentRBAC(t, env)
 	l.a, _ = addNetns(t, "ta")
 	l.r, _ = addNetns(t, "tr")
 	run(t, "ip", "-n", l.a, "link", "add", "a0", "type", "veth", "peer", "name", "r0", "netns", l.r)
@@ -79,7 +79,7 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 	}
 
 	t.Log("off-link peer, underlay does not carry its pod CIDR: unreachable")
-	xf := peerFacts("192.168.88.9", "02:00:00:00:00:99", offload.Verdict{UnderlayTunnel: "vxlan", UnderlayTunnelDevice: "u0"})
+	xf := peerFacts("192.168.88.9", vmac("192.168.88.9"), offload.Verdict{UnderlayTunnel: "vxlan", UnderlayTunnelDevice: "u0"})
 	l.createNode(t, "node-x", annotation(t, xf), []string{"192.168.88.9"}, "10.244.9.0/24")
 	waitFor(t, 10*time.Second, "PeerUnreachable event on node-a", func() (bool, string) {
 		evs, err := l.admin.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=node-a,reason=PeerUnreachable"})

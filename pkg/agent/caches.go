@@ -29,6 +29,10 @@ import (
 type underlayView struct {
 	routes  map[netip.Addr]datapath.Route
 	carries map[carriesKey]carried
+	// check is the kernel's endpoint check (datapath.Kernel.EndpointChecker,
+	// our addresses read once per full sync) and checked its verdicts.
+	check   func(netip.Addr) error
+	checked map[netip.Addr]error
 }
 
 // carriesKey is one coverage lookup: a peer node IP and a pod CIDR of its
@@ -44,7 +48,27 @@ type carried struct{ ok, byDefault bool }
 // its cached walks and route tables too).
 func (u *underlayView) reset(k datapath.Kernel) {
 	u.routes, u.carries = map[netip.Addr]datapath.Route{}, map[carriesKey]carried{}
+	u.check, u.checked = nil, map[netip.Addr]error{}
 	k.ForgetRoutes()
+}
+
+// endpointOK is the kernel's verdict on a peer endpoint, asked once per
+// full sync. When this node's addresses cannot be read, nothing is refused
+// (the kernel still refuses what it cannot program, path by path).
+func (u *underlayView) endpointOK(k datapath.Kernel, ip netip.Addr) error {
+	if err, ok := u.checked[ip]; ok {
+		return err
+	}
+	if u.check == nil {
+		c, err := k.EndpointChecker()
+		if err != nil {
+			return nil
+		}
+		u.check = c
+	}
+	err := u.check(ip)
+	u.checked[ip] = err
+	return err
 }
 
 // empty reports whether nothing was ever looked up (the first sync).
@@ -161,4 +185,5 @@ type reported struct {
 	unreachable map[string]string // path key -> reason of its PeerUnreachable Event
 	ignored     map[string]string // node -> reason last logged
 	condition   bool              // we set NetworkUnavailable=False
+	firewall    string            // the VXLAN filter's input key (firewall.go)
 }

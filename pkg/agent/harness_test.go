@@ -36,7 +36,7 @@ func (r *runningAgent) Stop() { r.stop() }
 // (a second agent started on the same node owns them then).
 func startAgent(t *testing.T, client *coreapi.Client, cfg *config.Config, netns ns.NetNS, masq datapath.Masquerader, log *slog.Logger, keep bool) *runningAgent {
 	t.Helper()
-	kernel, err := datapath.New(datapath.Config{NetNS: netns, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: masq, Log: log})
+	kernel, err := datapath.New(datapath.Config{NetNS: netns, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: masq, Firewall: cfg.VXLANFilter, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

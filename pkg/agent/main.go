@@ -28,7 +28,8 @@ func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("building Kubernetes client: %w", err)
 	}
-	k, err := datapath.New(datapath.Config{Iface: cfg.Iface, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: datapath.IPTablesMasq{}, Log: log})
+	k, err := datapath.New(datapath.Config{Iface: cfg.Iface, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: datapath.IPTablesMasq{},
+		Firewall: cfg.VXLANFilter, Log: log})
 	if err != nil {
 		return err
 	}

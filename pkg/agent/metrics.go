@@ -16,6 +16,7 @@ type Metrics struct {
 	Errors         *prometheus.CounterVec
 	Probes         *prometheus.CounterVec
 	PathsProgramed prometheus.Counter
+	FailedPaths    prometheus.Gauge
 }
 
 // NewMetrics creates and registers the agent's metrics on reg.
@@ -41,7 +42,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Native probes by result (ok, failed)."}, []string{"result"}),
 		PathsProgramed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "path_changes_total",
 			Help: "Peer paths added, changed or removed in the kernel."}),
+		FailedPaths: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "failed_peer_paths",
+			Help: "Peer paths the kernel refused at their last attempt (retried with backoff; the other paths are programmed)."}),
 	}
-	reg.MustRegister(m.Peers, m.Unreachable, m.Ignored, m.Ready, m.PodMTU, m.ConvergeTime, m.Errors, m.Probes, m.PathsProgramed)
+	reg.MustRegister(m.Peers, m.Unreachable, m.Ignored, m.Ready, m.PodMTU, m.ConvergeTime, m.Errors, m.Probes, m.PathsProgramed, m.FailedPaths)
 	return m
 }

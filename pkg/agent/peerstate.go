@@ -18,12 +18,12 @@ import (
 // converge that changed nothing does not even build it: the content is a
 // function of a few keys per path (peersKey), hashed in microseconds at
 // 1000 peers where encoding the document takes milliseconds.
-func (a *Agent) writePeers(peers []admission.Peer, paths []datapath.Path) {
-	key, ok := a.peersKey(peers, paths)
+func (a *Agent) writePeers(peers []admission.Peer, ignored []admission.Ignored, paths []datapath.Path) {
+	key, ok := a.peersKey(peers, ignored, paths)
 	if ok && key == a.last.peers {
 		return
 	}
-	f := a.peersFile(peers, paths)
+	f := a.peersFile(peers, ignored, paths)
 	if !ok { // peers without a resourceVersion (tests): hash the content itself
 		b, err := peerstate.Encode(f)
 		if err != nil {
@@ -50,7 +50,7 @@ var peersSeed = maphash.MakeSeed()
 // Node version (its annotation, IPs and pod CIDRs), our probe and underlay
 // results for it, the route's on-link bit and the decision. ok is false
 // when a peer has no resourceVersion to stand for its facts.
-func (a *Agent) peersKey(peers []admission.Peer, paths []datapath.Path) (uint64, bool) {
+func (a *Agent) peersKey(peers []admission.Peer, ignored []admission.Ignored, paths []datapath.Path) (uint64, bool) {
 	rv := make(map[string]string, len(peers))
 	for _, p := range peers {
 		if p.RV == "" {
@@ -67,12 +67,20 @@ func (a *Agent) peersKey(peers []admission.Peer, paths []datapath.Path) (uint64,
 	num(a.up.MTU)
 	h.WriteString(a.bgpKey())
 	h.WriteString(a.local.Name)
+	for _, ig := range ignored {
+		h.WriteString(ig.Name)
+		h.WriteByte(0)
+		h.WriteString(ig.Reason)
+		h.WriteByte(0)
+	}
 	for _, p := range paths {
 		h.WriteString(p.Peer)
 		h.WriteByte(0)
 		h.WriteString(rv[p.Peer])
 		h.WriteByte(0)
 		h.WriteString(string(p.Mode))
+		h.WriteString(a.failures[p.Key()].err)
+		h.WriteByte(0)
 		addr(p.PodCIDR.Addr())
 		addr(p.PeerIP)
 		for _, n := range []int{p.Family, p.PodCIDR.Bits(), p.MTU, p.Rule, bit(p.OnLink),
@@ -93,7 +101,7 @@ func bit(b bool) int {
 // peersFile builds the document from the paths just programmed (sorted by
 // peer, then family) and the peers' published facts, with the same sides
 // pathFor gave decision.Decide.
-func (a *Agent) peersFile(peers []admission.Peer, paths []datapath.Path) *peerstate.File {
+func (a *Agent) peersFile(peers []admission.Peer, ignored []admission.Ignored, paths []datapath.Path) *peerstate.File {
 	byName := make(map[string]*admission.Peer, len(peers))
 	for i := range peers {
 		byName[peers[i].Name] = &peers[i]
@@ -108,7 +116,10 @@ func (a *Agent) peersFile(peers []admission.Peer, paths []datapath.Path) *peerst
 		}
 		rec := &f.Peers[n-1]
 		rec.Paths = append(rec.Paths, peerstate.Path{Family: p.Family, NodeIP: p.PeerIP.String(), PodCIDR: p.PodCIDR.String(),
-			OnLink: p.OnLink, Mode: p.Mode, MTU: p.MTU, Rule: p.Rule, Reasons: p.Reasons})
+			OnLink: p.OnLink, Mode: p.Mode, MTU: p.MTU, Rule: p.Rule, Reasons: p.Reasons, Failed: a.failures[p.Key()].err})
+	}
+	for _, ig := range ignored {
+		f.Ignored = append(f.Ignored, peerstate.Ignored{Name: ig.Name, Reason: ig.Reason})
 	}
 	return f
 }

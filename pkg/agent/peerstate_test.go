@@ -46,7 +46,7 @@ func peersAgent(t testing.TB, n int) (*Agent, []admission.Peer, view) {
 // It is rewritten only when its content changes.
 func TestWritePeers(t *testing.T) {
 	ag, peers, v := peersAgent(t, 3)
-	ag.writePeers(peers, v.paths)
+	ag.writePeers(peers, nil, v.paths)
 	f, err := peerstate.Read(ag.cfg.StateDir)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestWritePeers(t *testing.T) {
 		t.Errorf("lookup by node IP: %+v %v", path, ok)
 	}
 	st, _ := os.Stat(peerstate.PathIn(ag.cfg.StateDir))
-	ag.writePeers(peers, v.paths)
+	ag.writePeers(peers, nil, v.paths)
 	if st2, _ := os.Stat(peerstate.PathIn(ag.cfg.StateDir)); !st2.ModTime().Equal(st.ModTime()) {
 		t.Errorf("unchanged content rewritten")
 	}
@@ -75,7 +75,7 @@ func TestWritePeers(t *testing.T) {
 	v = ag.computePaths(ag.local, ag.facts, ag.up, peers, func(netip.Addr) (datapath.Route, error) {
 		return datapath.Route{Gateway: netip.MustParseAddr("192.168.255.254"), DeviceIndex: 2}, nil
 	})
-	ag.writePeers(peers, v.paths)
+	ag.writePeers(peers, nil, v.paths)
 	f, _ = peerstate.Read(ag.cfg.StateDir)
 	if p := f.Peers[0]; p.Mode != decision.ModeNative || p.Rule != 2 || !p.Local.NativeProbeOK || !p.Peer.NativeProbeOK {
 		t.Errorf("after both probes: %+v", p)
@@ -124,13 +124,13 @@ func TestWritePeersKeyed(t *testing.T) {
 			for i := range peers {
 				peers[i].RV = "1"
 			}
-			ag.writePeers(peers, v.paths)
+			ag.writePeers(peers, nil, v.paths)
 			p := peerstate.PathIn(ag.cfg.StateDir)
 			if err := os.Remove(p); err != nil {
 				t.Fatalf("first write: %v", err)
 			}
 			peers, paths := step.change(ag, peers, v.paths)
-			ag.writePeers(peers, paths)
+			ag.writePeers(peers, nil, paths)
 			_, err := os.Stat(p)
 			if written := err == nil; written != step.rewrite {
 				t.Errorf("file written %v, want %v", written, step.rewrite)
@@ -147,21 +147,21 @@ func BenchmarkWritePeersUnchanged(b *testing.B) {
 	for i := range peers {
 		peers[i].RV = "1"
 	}
-	ag.writePeers(peers, v.paths)
+	ag.writePeers(peers, nil, v.paths)
 	b.ResetTimer()
 	for range b.N {
-		ag.writePeers(peers, v.paths)
+		ag.writePeers(peers, nil, v.paths)
 	}
 }
 
 func BenchmarkWritePeersDocument(b *testing.B) {
 	ag, peers, v := peersAgent(b, 1000)
-	ag.writePeers(peers, v.paths)
+	ag.writePeers(peers, nil, v.paths)
 	st, _ := os.Stat(peerstate.PathIn(ag.cfg.StateDir))
 	b.ResetTimer()
 	for range b.N {
 		ag.last.peers = 0
-		ag.writePeers(peers, v.paths)
+		ag.writePeers(peers, nil, v.paths)
 	}
 	b.ReportMetric(float64(st.Size()), "file-bytes")
 }

@@ -20,7 +20,7 @@ const ConditionReason = "OffloadOverlayReady"
 // publishFacts writes facts as the annotation on our own Node (JSON merge
 // patch of one key: other annotations and fields are untouched). The agent
 // never patches any other Node.
-// Equivalent to: kubectl annotate node $NODE offload-overlay.io/node='{...}' --overwrite
+// Equivalent to: kubectl patch node $NODE --subresource status --type merge -p '{"metadata":{"annotations":{...}}}'
 func publishFacts(ctx context.Context, nodes NodeAPI, node string, f nodeinfo.Facts) error {
 	doc, err := json.Marshal(f)
 	if err != nil {
@@ -32,7 +32,9 @@ func publishFacts(ctx context.Context, nodes NodeAPI, node string, f nodeinfo.Fa
 	if err != nil {
 		return fmt.Errorf("encoding annotation patch: %w", err)
 	}
-	if _, err := nodes.Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}); err != nil {
+	// Through nodes/status: metadata travels with a status patch, and the
+	// agent's RBAC has no patch on nodes (conf/kubernetes: least privilege).
+	if _, err := nodes.Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}, "status"); err != nil {
 		return fmt.Errorf("patching annotation %s on node %s: %w", nodeinfo.AnnotationKey, node, err)
 	}
 	return nil

@@ -19,6 +19,10 @@ func (a *Agent) Handler() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		last := a.lastSyncAt.Load()
+		if up := time.Since(a.startedAt); last == 0 && a.cfg.StartupWindow > 0 && up > a.cfg.StartupWindow {
+			http.Error(w, fmt.Sprintf("never converged in %s since start (--startup-window %s)", up.Round(time.Second), a.cfg.StartupWindow), http.StatusServiceUnavailable)
+			return
+		}
 		stale := 3*a.cfg.ResyncPeriod + time.Minute
 		if last != 0 && time.Since(time.Unix(last, 0)) > stale {
 			http.Error(w, fmt.Sprintf("no successful converge for %s", time.Since(time.Unix(last, 0)).Round(time.Second)), http.StatusServiceUnavailable)

@@ -46,6 +46,9 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 	if err := a.program(v.paths, full); err != nil {
 		return err
 	}
+	if err := a.ensureFirewall(peers, full); err != nil {
+		return err
+	}
 	kind := "incremental"
 	if full {
 		kind = "resync"
@@ -73,6 +76,14 @@ func (a *Agent) observe(full bool) ([]*corev1.Node, error) {
 	if full || a.underlay.empty() {
 		a.underlay.reset(a.kernel)
 	}
+	if full {
+		// Repairs a firewall reload or `iptables -t nat -F` (atomically,
+		// only when the chain differs: see pkg/masq).
+		if err := a.kernel.EnsureMasquerade(a.local.PodCIDRs, a.cfg.ClusterCIDRs); err != nil {
+			a.metrics.Errors.WithLabelValues("masquerade").Inc()
+			return nil, fmt.Errorf("repairing masquerade rules: %w", err)
+		}
+	}
 	return nodes, nil
 }
 
@@ -81,7 +92,8 @@ func (a *Agent) observe(full bool) ([]*corev1.Node, error) {
 // into its facts: native probe results and underlay coverage (rule 3).
 func (a *Agent) admit(nodes []*corev1.Node) (peers []admission.Peer, ignored []admission.Ignored, waiting []string) {
 	a.parsed.Begin()
-	peers, ignored, waiting = admission.Admit(a.parsed.Parse, a.local, a.cfg.ClusterCIDRs, nodes)
+	check := func(ip netip.Addr) error { return a.underlay.endpointOK(a.kernel, ip) }
+	peers, ignored, waiting = admission.AdmitChecked(a.parsed.Parse, a.local, a.cfg.ClusterCIDRs, nodes, check)
 	a.parsed.End()
 	a.facts.NativeProbe = a.probeResults(peers)
 	a.facts.UnderlayRoutes, a.facts.UnderlayDefault = a.underlayRoutes(peers)
@@ -105,7 +117,7 @@ func (a *Agent) decidePaths(peers []admission.Peer, ignored []admission.Ignored,
 // convergence, and sets the NetworkUnavailable condition.
 func (a *Agent) report(ctx context.Context, nodes []*corev1.Node, peers []admission.Peer, waiting []string, v view, full bool) error {
 	a.writeReady(v, full)
-	a.writePeers(peers, v.paths)
+	a.writePeers(peers, v.ignored, v.paths)
 	a.updateMetrics(v)
 	if !a.ready.Swap(true) {
 		a.log.Info("datapath converged; node ready", "peers", len(peers), "waiting", len(waiting),
@@ -132,31 +144,73 @@ func (a *Agent) checkLocal(nodes []*corev1.Node) error {
 			return nil
 		}
 		a.log.Warn("own node IPs or pod CIDRs changed; re-initialising", "ips", l.IPs, "podCIDRs", l.PodCIDRs)
+		// The new view is recorded only once initialisation succeeded: a
+		// failure (the uplink address not there yet, the xtables lock
+		// busy) leaves the old one, so the retry sees the change again.
+		old := a.local
 		a.local = l
-		return a.initNode(context.Background())
+		if err := a.initNode(context.Background()); err != nil {
+			a.local = old
+			return err
+		}
+		return nil
 	}
 	return fmt.Errorf("own node %s is gone from the API", a.cfg.NodeName)
 }
 
 // program applies the difference between the last applied paths and want.
+// A path the kernel refuses does not fail the sync (see failures.go): it
+// stays out of the applied set, so a later sync attempts it again once its
+// backoff expired; only a failure of the node as a whole returns an error.
 func (a *Agent) program(want []datapath.Path, full bool) error {
+	now := time.Now()
 	upsert, remove, next := a.applied.diff(want)
+	// A refused path waits for its backoff (a full sync retries it anyway).
+	var attempt []datapath.Path
+	for _, p := range upsert {
+		if full || a.failures.due(p.Key(), now) {
+			attempt = append(attempt, p)
+		} else {
+			delete(next, p.Key())
+		}
+	}
 	var err error
 	if full {
 		err = a.kernel.ResyncPaths(want)
-	} else if len(upsert)+len(remove) > 0 {
-		err = a.kernel.ApplyPaths(upsert, remove)
+		attempt = want
+	} else if len(attempt)+len(remove) > 0 {
+		err = a.kernel.ApplyPaths(attempt, remove)
 	}
-	if err != nil {
+	failed, rest := datapath.FailedPaths(err)
+	if rest != nil {
 		a.metrics.Errors.WithLabelValues("apply").Inc()
 		a.applied = appliedPaths{} // next attempt re-programs everything (idempotent)
-		return fmt.Errorf("programming %d peer paths (%d removed): %w", len(upsert), len(remove), err)
+		return fmt.Errorf("programming %d peer paths (%d removed): %w", len(attempt), len(remove), err)
 	}
-	a.metrics.PathsProgramed.Add(float64(len(upsert) + len(remove)))
+	byKey := make(map[string]datapath.Path, len(want))
+	for _, p := range want {
+		byKey[p.Key()] = p
+	}
+	for key := range failed {
+		delete(next, key)
+		a.metrics.Errors.WithLabelValues("path").Inc()
+	}
+	if a.failures == nil {
+		a.failures = pathFailures{}
+	}
+	a.reportFailures(a.failures.update(want, attempt, failed, now), byKey)
+	a.metrics.PathsProgramed.Add(float64(len(attempt) - len(failed) + len(remove)))
 	for _, p := range remove {
 		a.log.Info("peer path removed", "peer", p.Peer, "podCIDR", p.PodCIDR)
 	}
+	tried := make(map[string]bool, len(attempt))
+	for _, p := range attempt {
+		tried[p.Key()] = true
+	}
 	for _, p := range upsert {
+		if _, bad := failed[p.Key()]; bad || !tried[p.Key()] {
+			continue
+		}
 		a.log.Info("peer path programmed", "peer", p.Peer, "podCIDR", p.PodCIDR, "mode", p.Mode,
 			"peerIP", p.PeerIP, "via", p.Via, "mtu", p.MTU, "reasons", p.Reasons)
 	}
@@ -221,6 +275,7 @@ func (a *Agent) logIgnored(ignored []admission.Ignored) {
 		now[ig.Name] = ig.Reason
 		if a.last.ignored[ig.Name] != ig.Reason {
 			a.log.Warn("ignoring node", "peer", ig.Name, "reason", ig.Reason)
+			a.recorder.Eventf(a.nodeRef, corev1.EventTypeWarning, "PeerIgnored", "node %s ignored: %s", ig.Name, ig.Reason)
 		}
 	}
 	a.last.ignored = now
@@ -251,13 +306,22 @@ func (a *Agent) ensureCondition(ctx context.Context, nodes []*corev1.Node, v vie
 			return nil
 		}
 	}
-	msg := fmt.Sprintf("offload-overlay-agent %s converged: %s", version.Version, summary(v.modes))
+	msg := fmt.Sprintf("offload-overlay-agent %s converged: %s", version.Version, a.summary(v))
 	if err := setNetworkAvailable(ctx, a.nodes, a.cfg.NodeName, msg, time.Now()); err != nil {
 		a.metrics.Errors.WithLabelValues("condition").Inc()
 		return err
 	}
 	a.last.condition = true
 	return nil
+}
+
+// summary is summary(v.modes) plus the paths the kernel refused.
+func (a *Agent) summary(v view) string {
+	s := summary(v.modes)
+	if n := len(a.failures); n > 0 {
+		s += fmt.Sprintf("; %d refused by the kernel (retrying)", n)
+	}
+	return s
 }
 
 func summary(modes map[string]int) string {
@@ -281,7 +345,7 @@ const bigTCPLimit = 185000
 // to refresh updatedAt).
 func (a *Agent) writeReady(v view, full bool) {
 	s := state.NodeState{AgentVersion: version.Version, Node: a.cfg.NodeName, Ready: true, MTU: v.podMTU,
-		Modes: v.modes, Summary: summary(v.modes)}
+		Modes: v.modes, Summary: a.summary(v)}
 	for _, c := range a.local.PodCIDRs {
 		s.PodCIDRs = append(s.PodCIDRs, c.String())
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
 
@@ -143,4 +144,29 @@ func (c *NetConf) withRanges(cidrs []string) ([]byte, error) {
 		return nil, fmt.Errorf("encoding config: %w", err)
 	}
 	return out, nil
+}
+
+// AdmitAdd says whether ADD may give a pod a network now: only when the
+// node agent's state says the node is ready (the datapath converged, the
+// pod MTU and CIDRs known), else code 11 (try again later) with the
+// agent's reason, so the runtime retries instead of starting a pod whose
+// network cannot work. A standalone config (explicit mtu and ranges) needs
+// no agent and is always admitted. node is nil when there is no state file.
+func (c *NetConf) AdmitAdd(node *state.NodeState) error {
+	if c.MTU > 0 && c.HasRanges() {
+		return nil
+	}
+	if node == nil {
+		return types.NewError(types.ErrTryAgainLater, "node agent has not written its state yet",
+			"state file "+state.Path(c.StateDir)+" missing: is offload-overlay-agent running on this node?")
+	}
+	if !node.Ready {
+		reason := node.Reason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		return types.NewError(types.ErrTryAgainLater, "node agent not ready: "+reason,
+			"state file "+state.Path(c.StateDir)+" updated "+node.UpdatedAt.UTC().Format(time.RFC3339))
+	}
+	return nil
 }

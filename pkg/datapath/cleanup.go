@@ -7,6 +7,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/offload-overlay/offload-overlay/pkg/firewall"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
@@ -28,6 +29,7 @@ func Cleanup() error {
 		peers.Cleanup(h),
 		overlay.TeardownAll(h),
 		masq.Cleanup(),
+		firewall.Cleanup(),
 	)
 }
 
@@ -51,6 +53,9 @@ func (k *kernel) Cleanup(podCIDRs []netip.Prefix) error {
 		if err := k.do(k.cfg.Masq.Cleanup); err != nil {
 			errs = append(errs, fmt.Errorf("removing masquerade rules: %w", err))
 		}
+	}
+	if err := k.do(firewall.Cleanup); err != nil {
+		errs = append(errs, fmt.Errorf("removing the VXLAN filter: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -21,7 +21,9 @@ type Config struct {
 	Iface     string // uplink override
 	VNI, Port int
 	Masq      Masquerader // nil: no masquerade
-	Log       *slog.Logger
+	// Firewall turns on the VXLAN filter (pkg/firewall).
+	Firewall bool
+	Log      *slog.Logger
 }
 
 // kernel is the production Kernel: netlink through a handle bound to

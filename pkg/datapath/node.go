@@ -1,9 +1,11 @@
 package datapath
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
@@ -175,6 +177,7 @@ func (k *kernel) ensureProbeAddrs(local LocalNode) error {
 	if err != nil {
 		return fmt.Errorf("listing addresses of lo: %w", err)
 	}
+	old := slices.Clone(k.loAddrs)
 	k.loAddrs = k.loAddrs[:0]
 	for _, c := range local.PodCIDRs {
 		a := netaddr.Gateway(c)
@@ -190,6 +193,18 @@ func (k *kernel) ensureProbeAddrs(local LocalNode) error {
 		if err := k.h.AddrReplace(lo, addr); err != nil {
 			return fmt.Errorf("adding probe address %s to lo: %w", p, err)
 		}
+	}
+	// A pod CIDR changed: the old probe address would keep answering for
+	// a range another node may now own. Equivalent to: ip addr del $old dev lo
+	for _, p := range old {
+		if slices.Contains(k.loAddrs, p) || !hasAddr(have, p) {
+			continue
+		}
+		addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+		if err := k.h.AddrDel(lo, addr); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+			return fmt.Errorf("removing old probe address %s from lo: %w", p, err)
+		}
+		k.cfg.Log.Info("old probe address removed (pod CIDR changed)", "addr", p)
 	}
 	return nil
 }

@@ -3,12 +3,16 @@ package datapath
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 )
 
 // ApplyPaths programs changed paths one by one (O(1) netlink calls each).
+// A path the kernel refuses fails alone (a *peers.PeerError named by its
+// key, see FailedPaths); the others are programmed.
 func (k *kernel) ApplyPaths(upsert, remove []Path) error {
 	if k.wantVXLAN(upsert) {
 		if err := k.ensureLinks("first VXLAN path: tunnel device created"); err != nil {
@@ -18,13 +22,21 @@ func (k *kernel) ApplyPaths(upsert, remove []Path) error {
 	var errs []error
 	for _, p := range remove {
 		if _, err := k.conv.RemovePeer(p.Key()); err != nil {
-			errs = append(errs, fmt.Errorf("removing %s: %w", p.Key(), err))
+			failed, rest := peers.SplitErrors(err)
+			errs = append(errs, pathErrors(failed))
+			if rest != nil {
+				errs = append(errs, fmt.Errorf("removing %s: %w", p.Key(), rest))
+			}
 		}
 	}
 	for _, p := range upsert {
 		rep, err := k.conv.ApplyPeer(toPeer(p))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("programming %s: %w", p.Key(), err))
+			failed, rest := peers.SplitErrors(err)
+			errs = append(errs, pathErrors(failed))
+			if rest != nil {
+				errs = append(errs, fmt.Errorf("programming %s: %w", p.Key(), rest))
+			}
 		}
 		k.logSkipped(rep)
 	}
@@ -34,7 +46,8 @@ func (k *kernel) ApplyPaths(upsert, remove []Path) error {
 // ResyncPaths repairs the node's devices and addresses (repairNode), hands
 // the converger the complete set, then re-reads the kernel and repairs
 // drift: in that order, so routes and neighbours the kernel flushed with a
-// deleted VTEP address come back after the address.
+// deleted VTEP address come back after the address. Paths the kernel
+// refuses fail alone, as in ApplyPaths.
 func (k *kernel) ResyncPaths(all []Path) error {
 	k.wantVXLAN(all)
 	if err := k.repairNode(); err != nil {
@@ -46,13 +59,38 @@ func (k *kernel) ResyncPaths(all []Path) error {
 	}
 	rep, err := k.conv.Apply(ps)
 	k.logSkipped(rep)
-	if err != nil {
-		return fmt.Errorf("converging %d peer paths: %w", len(all), err)
+	failed, rest := peers.SplitErrors(err)
+	if rest != nil {
+		return errors.Join(pathErrors(failed), fmt.Errorf("converging %d peer paths: %w", len(all), rest))
 	}
-	if _, err := k.conv.Resync(); err != nil {
-		return fmt.Errorf("resyncing peer paths: %w", err)
+	_, err = k.conv.Resync()
+	again, rest := peers.SplitErrors(err)
+	if failed == nil {
+		failed = again
+	} else {
+		maps.Copy(failed, again)
 	}
-	return nil
+	if rest != nil {
+		return errors.Join(pathErrors(failed), fmt.Errorf("resyncing peer paths: %w", rest))
+	}
+	return pathErrors(failed)
+}
+
+// FailedPaths separates, in an error of ApplyPaths or ResyncPaths, the
+// paths the kernel refused (by Path.Key) from a failure of the node as a
+// whole (rest): the controller keeps the node going past the first and
+// retries those paths alone.
+func FailedPaths(err error) (failed map[string]error, rest error) {
+	return peers.SplitErrors(err)
+}
+
+// pathErrors joins per-path errors in key order (nil for none).
+func pathErrors(failed map[string]error) error {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(failed)) {
+		errs = append(errs, &peers.PeerError{Peer: key, Err: failed[key]})
+	}
+	return errors.Join(errs...)
 }
 
 func (k *kernel) logSkipped(rep peers.Report) {

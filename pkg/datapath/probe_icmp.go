@@ -2,20 +2,16 @@ package datapath
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
-	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/net/icmp"
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/offload-overlay/offload-overlay/pkg/nativeprobe"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 )
 
 // probeRouteProtocol marks the temporary /32 (/128) probe routes
@@ -49,7 +45,7 @@ func (k *kernel) probeICMP(ctx context.Context, src, dst, gw netip.Addr, devInde
 		return fmt.Errorf("adding probe route %s via %s: %w", dst, gw, err)
 	}
 	defer func() { _ = h.RouteDel(rt) }()
-	return k.do(func() error { return echo(ctx, src, dst) })
+	return k.do(func() error { return nativeprobe.Echo(ctx, src, dst) }) // nonce-checked (pkg/nativeprobe)
 }
 
 func probeRoute(src, dst, gw netip.Addr, devIndex int) *netlink.Route {
@@ -60,75 +56,6 @@ func probeRoute(src, dst, gw netip.Addr, devIndex int) *netlink.Route {
 		Gw:        gw.AsSlice(),
 		Src:       src.AsSlice(),
 		Protocol:  probeRouteProtocol,
-	}
-}
-
-// echo sends up to three echo requests from src to dst and waits for a
-// matching reply (raw ICMP socket: the agent runs with CAP_NET_RAW).
-func echo(ctx context.Context, src, dst netip.Addr) error {
-	network, proto := "ip4:icmp", 1
-	var reqType, replyType icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
-	if dst.Is6() {
-		network, proto = "ip6:ipv6-icmp", 58
-		reqType, replyType = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
-	}
-	c, err := icmp.ListenPacket(network, src.String())
-	if err != nil {
-		return fmt.Errorf("opening ICMP socket on %s: %w", src, err)
-	}
-	defer c.Close()
-	var idb [2]byte
-	_, _ = rand.Read(idb[:])
-	id := int(binary.BigEndian.Uint16(idb[:]))
-	for seq := 1; seq <= 3; seq++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("probing %s: %w", dst, err)
-		}
-		msg := icmp.Message{Type: reqType, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("offload-overlay probe")}}
-		b, err := msg.Marshal(nil)
-		if err != nil {
-			return fmt.Errorf("encoding echo: %w", err)
-		}
-		if _, err := c.WriteTo(b, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
-			return fmt.Errorf("sending echo to %s: %w", dst, err)
-		}
-		if waitReply(ctx, c, proto, replyType, dst, id) {
-			return nil
-		}
-	}
-	return fmt.Errorf("no echo reply from %s: %w", dst, errNoReply)
-}
-
-var errNoReply = errors.New("native path does not answer")
-
-// waitReply reads until a reply from dst with our id arrives or a second
-// (or ctx) runs out.
-func waitReply(ctx context.Context, c *icmp.PacketConn, proto int, want icmp.Type, dst netip.Addr, id int) bool {
-	deadline := time.Now().Add(time.Second)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = c.SetReadDeadline(deadline)
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := c.ReadFrom(buf)
-		if err != nil {
-			return false
-		}
-		ipa, ok := from.(*net.IPAddr)
-		if !ok {
-			continue
-		}
-		if a, ok := netip.AddrFromSlice(ipa.IP); !ok || a.Unmap() != dst {
-			continue
-		}
-		m, err := icmp.ParseMessage(proto, buf[:n])
-		if err != nil || m.Type != want {
-			continue
-		}
-		if e, ok := m.Body.(*icmp.Echo); ok && e.ID == id {
-			return true
-		}
 	}
 }
 

@@ -131,6 +131,12 @@ type Kernel interface {
 	// route counts, byDefault says it was one) send cidr the way they send
 	// dst (decision rules 2 and 3; UnderlayCarries).
 	Carries(dst netip.Addr, cidr netip.Prefix) (carries, byDefault bool, err error)
+	// EndpointChecker returns a check of a peer's endpoint against this
+	// node's addresses, subnets and routes (read once, when called).
+	EndpointChecker() (func(netip.Addr) error, error)
+	// EnsureFirewall closes the VXLAN port to all but the peers' endpoints
+	// and to this node's pods (pkg/firewall); a no-op when disabled.
+	EnsureFirewall(peerIPs []netip.Addr, localPodCIDRs, podCIDRs []netip.Prefix) error
 	// EnsureNode puts the probe addresses on lo and adopts existing tunnel
 	// devices; a family's VXLAN device (with this node's VTEP address of
 	// that family) is created by its first VXLAN path (ApplyPaths or

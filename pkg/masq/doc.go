@@ -18,7 +18,10 @@
 //     rule of kube-proxy or any other software.
 //   - Ensure verifies the chain's content (every expected rule present and
 //     nothing else) and rewrites the chain only when it differs, so a
-//     periodic Ensure does not churn the ruleset.
+//     periodic Ensure does not churn the ruleset and repairs a flushed or
+//     edited chain. The rewrite is one iptables-restore transaction: never
+//     an empty chain (pod egress leaving with pod addresses) nor a half one
+//     (pod-to-pod masqueraded).
 //   - --random-fully (when iptables supports it) avoids source-port
 //     collisions between pods sharing the node's address.
 //

@@ -102,29 +102,25 @@ func rules(ipt *iptables.IPTables, pods, cluster []netip.Prefix) [][]string {
 	return rs
 }
 
+// ensureFamily repairs whatever differs: a missing or wrong chain is
+// rebuilt atomically (replaceChain), a missing jump appended. The jump
+// goes in only after the chain is complete, so traffic never meets a
+// partial chain.
 func ensureFamily(ipt *iptables.IPTables, want [][]string) error {
 	fam := name(ipt.Proto())
 	exists, err := ipt.ChainExists(table, Chain)
 	if err != nil {
 		return fmt.Errorf("%s: checking chain %s: %w", fam, Chain, err)
 	}
-	if !exists {
-		if err := ipt.NewChain(table, Chain); err != nil {
-			return fmt.Errorf("%s: creating chain %s: %w", fam, Chain, err)
+	same := false
+	if exists {
+		if same, err = chainHas(ipt, want); err != nil {
+			return err
 		}
-	}
-	same, err := chainHas(ipt, want)
-	if err != nil {
-		return err
 	}
 	if !same {
-		if err := ipt.ClearChain(table, Chain); err != nil {
-			return fmt.Errorf("%s: flushing chain %s: %w", fam, Chain, err)
-		}
-		for _, r := range want {
-			if err := ipt.Append(table, Chain, r...); err != nil {
-				return fmt.Errorf("%s: adding %v to %s: %w", fam, r, Chain, err)
-			}
+		if err := replaceChain(ipt, want); err != nil {
+			return err
 		}
 	}
 	if err := ipt.AppendUnique(table, "POSTROUTING", jump()...); err != nil {

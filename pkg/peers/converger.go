@@ -25,6 +25,7 @@ type Converger struct {
 	owner  map[key]string    // which peer wants each object
 	byPeer map[string][]key  // objects each placed peer wants
 	skip   map[string]string // peers (partly) not programmed, and why
+	failed map[string]string // peers the kernel refused at the last attempt
 	have   map[key]entry     // our objects in the kernel, as last read or written
 	loaded bool              // have was read from the kernel
 }
@@ -37,7 +38,7 @@ func New(h *netlink.Handle, links Links) *Converger {
 	if h == nil {
 		h = &netlink.Handle{}
 	}
-	c := &Converger{k: &kernel{h: h}, links: links}
+	c := &Converger{k: &kernel{h: h}, links: links, failed: map[string]string{}}
 	c.reset()
 	return c
 }
@@ -159,6 +160,14 @@ func (c *Converger) report(s0 Stats) Report {
 	if len(c.skip) > 0 {
 		r.Skipped = maps.Clone(c.skip)
 	}
+	for name := range c.failed {
+		if _, ok := c.peers[name]; !ok {
+			delete(c.failed, name) // removed since
+		}
+	}
+	if len(c.failed) > 0 {
+		r.Failed = maps.Clone(c.failed)
+	}
 	return r
 }
 
@@ -233,15 +242,30 @@ func (c *Converger) reconcile(keys []key) error {
 		}
 	}
 	var errs []error
+	// Every peer with an object to write starts clean; the first refused
+	// object fails its peer, whose later objects are not written (a route
+	// without its neighbour and FDB entry would black-hole the pod CIDR).
+	failed := map[string]bool{}
+	for _, list := range ups {
+		for _, e := range list {
+			delete(c.failed, c.owner[e.key()])
+		}
+	}
 	do := func(list []entry, add bool) {
 		for _, e := range list {
 			if add {
-				if err := c.moveRoute(e); err != nil {
-					errs = append(errs, err)
+				owner := c.owner[e.key()]
+				if failed[owner] {
 					continue
 				}
-				if err := c.k.upsert(e); err != nil {
-					errs = append(errs, err)
+				err := c.moveRoute(e)
+				if err == nil {
+					err = c.k.upsert(e)
+				}
+				if err != nil {
+					failed[owner] = true
+					c.failed[owner] = err.Error()
+					errs = append(errs, &PeerError{Peer: owner, Err: err})
 					continue
 				}
 				c.have[e.key()] = e

@@ -78,6 +78,12 @@ type Report struct {
 	// datapath to why: missing endpoint, no tunnel
 	// device, Geneve. It covers all desired peers, not only this call's.
 	Skipped map[string]string
+	// Failed maps every peer whose kernel objects the kernel refused, at
+	// the last attempt, to the error: one peer's bad endpoint (a local or
+	// broadcast address, an unreachable next hop) fails only that peer,
+	// every other peer is programmed. A peer leaves it when a later call
+	// programs it or removes it. Covers all desired peers.
+	Failed map[string]string
 }
 
 // Stats are cumulative netlink call counts of a Converger.

@@ -56,6 +56,11 @@ type NodeState struct {
 	GROMaxSize int `json:"groMaxSize,omitempty"`
 	// UpdatedAt is when the agent last wrote the file.
 	UpdatedAt time.Time `json:"updatedAt"`
+	// StoppedAt is set when the agent that wrote the file stopped cleanly
+	// (SIGTERM: an upgrade or a drain), zero while it runs. A ready state
+	// without it, found by a starting agent, was left by a process that
+	// crashed or was killed (see lifecycle.go).
+	StoppedAt time.Time `json:"stoppedAt,omitzero"`
 }
 
 // Path returns the state file path inside dir.

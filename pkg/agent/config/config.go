@@ -20,17 +20,24 @@ import (
 
 // Defaults.
 const (
-	DefaultVNI         = 1
-	DefaultVXLANPort   = 4789
-	DefaultMetricsAddr = ":9153"
+	DefaultVNI       = 1
+	DefaultVXLANPort = 4789
+	// DefaultMetricsAddr is loopback: the agent runs in the host network
+	// namespace, and /metrics (peer names, node IPs, modes) is for the node's
+	// own scraper or a port-forward, not for every pod and host that can
+	// reach the node. Set the node IP to scrape it from elsewhere.
+	DefaultMetricsAddr = "127.0.0.1:9153"
 	DefaultResync      = 5 * time.Minute
 	DefaultProbePeriod = 2 * time.Minute
-	DefaultLogFormat   = "text"
-	maxVNI             = 1<<24 - 1
-	minResync          = time.Second
-	envNodeName        = "NODE_NAME"
-	envKubeconfig      = "KUBECONFIG"
-	envPrefix          = "OFFLOAD_OVERLAY_"
+	// DefaultStartupWindow: the liveness probe's budget before a first
+	// convergence (seconds normally; minutes only when something is stuck).
+	DefaultStartupWindow = 5 * time.Minute
+	DefaultLogFormat     = "text"
+	maxVNI               = 1<<24 - 1
+	minResync            = time.Second
+	envNodeName          = "NODE_NAME"
+	envKubeconfig        = "KUBECONFIG"
+	envPrefix            = "OFFLOAD_OVERLAY_"
 )
 
 // Config is the validated agent configuration.
@@ -55,6 +62,13 @@ type Config struct {
 	// BGP is the cluster-wide BGP configuration (--bgp-*); each Node's
 	// labels may override it (bgpconfig.Config.WithNode).
 	BGP bgpconfig.Config
+	// VXLANFilter closes the VXLAN port to all but peer nodes and to this
+	// node's pods (pkg/firewall).
+	VXLANFilter bool
+	// StartupWindow is how long /healthz passes before the first
+	// convergence; past it a never-converged agent fails /healthz and the
+	// kubelet restarts it.
+	StartupWindow time.Duration
 }
 
 // FlagError names the flag whose value was rejected.
@@ -77,6 +91,7 @@ var ErrHelp = flag.ErrHelp
 type raw struct {
 	nodeName, kubeconfig, iface, stateDir, metricsAddr string
 	logFormat, logLevel, vni, port, resync, probe      string
+	vxlanFilter, startup                               string
 	clusterCIDRs, nodeIPs                              listFlag
 	decision                                           *DecisionFlags
 	bgp                                                *bgpconfig.Raw
@@ -127,6 +142,8 @@ func newFlagSet(getenv func(string) string, out io.Writer) (*flag.FlagSet, *raw)
 	fs.StringVar(&r.logLevel, "log-level", env(envPrefix+"LOG_LEVEL", "info"), "log level: debug|info|warn|error")
 	fs.StringVar(&r.resync, "resync-period", env(envPrefix+"RESYNC_PERIOD", DefaultResync.String()), "full re-converge period")
 	fs.StringVar(&r.probe, "probe-period", env(envPrefix+"PROBE_PERIOD", DefaultProbePeriod.String()), "native probe period")
+	fs.StringVar(&r.vxlanFilter, "vxlan-filter", env(envPrefix+"VXLAN_FILTER", "true"), "drop VXLAN from non-peers and from local pods (nftables)")
+	fs.StringVar(&r.startup, "startup-window", env(envPrefix+"STARTUP_WINDOW", DefaultStartupWindow.String()), "/healthz fails when not converged this long after start")
 	r.clusterCIDRs.Set(getenv(envPrefix + "CLUSTER_CIDR"))
 	r.nodeIPs.Set(getenv(envPrefix + "NODE_IP"))
 	fs.Var(&resetList{l: &r.clusterCIDRs}, "cluster-cidr", "cluster pod CIDR, one per family (repeatable or comma-separated)")
@@ -264,6 +281,12 @@ func (r *raw) checkDurations(c *Config) error {
 	var err error
 	if c.ResyncPeriod, err = parsePeriod("resync-period", r.resync); err != nil {
 		return err
+	}
+	if c.StartupWindow, err = parsePeriod("startup-window", r.startup); err != nil {
+		return err
+	}
+	if c.VXLANFilter, err = strconv.ParseBool(r.vxlanFilter); err != nil {
+		return &FlagError{"vxlan-filter", r.vxlanFilter, err}
 	}
 	c.ProbePeriod, err = parsePeriod("probe-period", r.probe)
 	return err

@@ -21,7 +21,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.NodeName != "n1" || c.VNI != 1 || c.VXLANPort != 4789 || c.Decision.Mode != decision.ModeAuto ||
-		c.StateDir != "/run/offload-overlay" || c.MetricsAddr != ":9153" || c.LogFormat != "text" ||
+		c.StateDir != "/run/offload-overlay" || c.MetricsAddr != "127.0.0.1:9153" || c.LogFormat != "text" ||
 		c.ResyncPeriod != DefaultResync || c.Kubeconfig != "" || len(c.ClusterCIDRs) != 0 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}

@@ -31,6 +31,9 @@ type File struct {
 	Config decision.Config `json:"config"`
 	// Peers are sorted by name.
 	Peers []Peer `json:"peers"`
+	// Ignored are the Nodes not admitted as peers, and why (a malformed
+	// or hostile annotation, an endpoint that is not the Node's, ...).
+	Ignored []Ignored `json:"ignored,omitempty"`
 	// UpdatedAt is when the agent last wrote the file (its content changed).
 	UpdatedAt time.Time `json:"updatedAt"`
 	// BGP is this node's BGP speaker (absent when BGP is off).
@@ -77,6 +80,15 @@ type Path struct {
 	MTU     int           `json:"mtu"`
 	Rule    int           `json:"rule"`
 	Reasons []string      `json:"reasons"`
+	// Failed is the kernel's refusal of this path at its last attempt
+	// (the agent programs every other path and retries this one).
+	Failed string `json:"failed,omitempty"`
+}
+
+// Ignored is a Node the agent did not admit as a peer.
+type Ignored struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 // Input rebuilds the decision input the agent used for this path.

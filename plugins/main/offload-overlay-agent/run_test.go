@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -68,5 +69,27 @@ func withNewNetns(t *testing.T, f func()) {
 	t.Cleanup(func() { _ = n.Close(); _ = testutils.UnmountNS(n) })
 	if err := n.Do(func(ns.NetNS) error { f(); return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An agent that fails (here: its kubeconfig does not exist) leaves the
+// node state not ready with its error, so the plugin refuses new pods; a
+// ready state it finds without a clean-stop mark (a crash) is turned not
+// ready at start.
+func TestRunFailureMarksNotReady(t *testing.T) {
+	t.Setenv("NODE_NAME", "")
+	dir := t.TempDir()
+	if err := state.Write(dir, &state.NodeState{Node: "n", Ready: true, MTU: 1450}); err != nil {
+		t.Fatal(err)
+	}
+	if got := runAgent([]string{"--node-name", "n", "--kubeconfig", filepath.Join(dir, "missing"), "--state-dir", dir}); got != 1 {
+		t.Fatalf("exit %d, want 1", got)
+	}
+	s, err := state.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Ready || !strings.HasPrefix(s.Reason, "agent exited: ") || !strings.Contains(s.Reason, "missing") {
+		t.Fatalf("state after a failed run: ready %v reason %q", s.Ready, s.Reason)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 
+	"github.com/offload-overlay/offload-overlay/pkg/attachlock"
 	"github.com/offload-overlay/offload-overlay/pkg/config"
 	"github.com/offload-overlay/offload-overlay/pkg/podnet"
 )
@@ -23,12 +24,18 @@ func cmdAdd(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	// GC must not see this attachment half-built (pkg/attachlock).
+	lock, err := attachlock.Shared(conf.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	host, err := podnet.OpenHost()
 	if err != nil {
 		return err
 	}
 	defer host.Close()
-	derived, err := derive(conf, host)
+	derived, err := derive(conf, host, true)
 	if err != nil {
 		return err
 	}

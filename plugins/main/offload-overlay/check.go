@@ -30,7 +30,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 		return err
 	}
 	defer host.Close()
-	derived, err := derive(conf, host)
+	derived, err := derive(conf, host, false)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/skel"
 
+	"github.com/offload-overlay/offload-overlay/pkg/attachlock"
 	"github.com/offload-overlay/offload-overlay/pkg/config"
 	"github.com/offload-overlay/offload-overlay/pkg/podnet"
 )
@@ -20,6 +21,12 @@ func cmdDel(args *skel.CmdArgs) error {
 	conf, err := config.Parse(args.StdinData)
 	if err != nil {
 		return err
+	}
+	// GC must not release what this DEL is releasing (pkg/attachlock).
+	// A DEL that cannot take it (state dir unwritable) still runs: DEL
+	// must always be able to free a pod's resources.
+	if lock, err := attachlock.Shared(conf.StateDir); err == nil {
+		defer lock.Unlock()
 	}
 	host, err := podnet.OpenHost()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/skel"
 
+	"github.com/offload-overlay/offload-overlay/pkg/attachlock"
 	"github.com/offload-overlay/offload-overlay/pkg/cniexec"
 	"github.com/offload-overlay/offload-overlay/pkg/config"
 	"github.com/offload-overlay/offload-overlay/pkg/podnet"
@@ -28,6 +29,12 @@ func cmdGC(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	// Wait for ADDs and DELs in flight; hold new ones back (pkg/attachlock).
+	lock, err := attachlock.Exclusive(conf.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	valid := map[podnet.Attachment]bool{}
 	for _, v := range conf.ValidAttachments {
 		valid[podnet.Attachment{Network: conf.Name, ContainerID: v.ContainerID, IfName: v.IfName}] = true

@@ -29,10 +29,17 @@ func readNode(conf *config.NetConf) (*state.NodeState, error) {
 // derive reads the node agent's state and derives what this pod gets from
 // it and the config: MTU (falling back to the uplink's), host-local ranges
 // from the node's pod CIDRs, BIG TCP sizes. ADD and CHECK must agree on it.
-func derive(conf *config.NetConf, host netlinksafe.Handle) (*config.Derived, error) {
+// ADD (admit) also requires a ready agent (config.AdmitAdd); CHECK of a
+// pod that already runs does not.
+func derive(conf *config.NetConf, host netlinksafe.Handle, admit bool) (*config.Derived, error) {
 	node, err := readNode(conf)
 	if err != nil {
 		return nil, err
+	}
+	if admit {
+		if err := conf.AdmitAdd(node); err != nil {
+			return nil, err
+		}
 	}
 	return conf.Derive(node, func() (int, error) { return podnet.UplinkMTU(host) })
 }

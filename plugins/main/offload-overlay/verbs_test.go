@@ -158,7 +158,10 @@ func TestUplinkMTUFallback(t *testing.T) {
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: mustAddr(t, "192.0.2.1/32").IP}); err != nil {
 		t.Fatal(err)
 	}
-	conf := testConf{Version: "1.1.0", Name: "uplink", DataDir: dataDir, StateDir: t.TempDir(), Subnets: []string{"10.81.0.0/24"}}.bytes(t)
+	// A ready agent that leaves the MTU to the plugin (mtu 0 in its state).
+	stateDir := t.TempDir()
+	writeState(t, stateDir, &state.NodeState{Ready: true})
+	conf := testConf{Version: "1.1.0", Name: "uplink", DataDir: dataDir, StateDir: stateDir, Subnets: []string{"10.81.0.0/24"}}.bytes(t)
 	p := newPod(t, "ctr-uplink", conf)
 	if err := p.add(t, host); err != nil {
 		t.Fatal(err)
