@@ -151,7 +151,7 @@ demo: deps build ref-plugins
 # e2e: the lab's end-to-end tests: every underlay variant with the real agent, API
 # server and CNI plugin (reachability, modes, PMTU, masquerade, restart, removal, teardown).
 e2e: build ref-plugins k8s-bins
-	OO_REQUIRE_K8S=1 go test -count=1 -timeout 15m -v ./e2e/perf/ ./e2e/topo/ ./e2e/lab/ ./e2e/topofuzz/
+	OO_REQUIRE_K8S=1 go test -count=1 -timeout 25m -v ./e2e/perf/ ./e2e/topo/ ./e2e/lab/ ./e2e/topofuzz/
 
 # fuzz-topo: the topology fuzzer on more seeds than `make test` runs (SEEDS=N runs seeds
 # 1..N; SEEDS=7,19 or SEEDS=100-120 pick them): generated 3-6 node clusters with the real
