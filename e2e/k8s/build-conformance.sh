@@ -18,8 +18,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
+. "$HERE/wrapper.sh"
 
-KV=${K8S_VERSION:-v1.34.4}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.12.1}
 OUT=${CONFORMANCE_DIR:-$CACHE/conformance-$KV}
 
@@ -34,7 +34,6 @@ mkdir "$tmp/mod" "$tmp/coredns"
 export CGO_ENABLED=0 GOFLAGS="-p=${BUILD_P:-2} -buildvcs=false"
 NICE=${NICE:-10}
 
-. "$HERE/wrapper.sh"
 k8s_wrapper_module "$tmp/mod" "$KV"
 LD=$(k8s_version_ldflags "$KV")
 (

@@ -12,8 +12,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
+. "$HERE/wrapper.sh"
 
-KV=${K8S_VERSION:-v1.34.4}
 CRICTL_VERSION=${CRICTL_VERSION:-v1.34.0}
 OUT=${K8S_BIN_DIR:-$CACHE/k8s-$KV}
 CMDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
@@ -27,7 +27,6 @@ build_start k8s-bins "$OUT"
 mkdir "$tmp/mod"
 
 log "generating wrapper module for k8s.io/kubernetes $KV"
-. "$HERE/wrapper.sh"
 k8s_wrapper_module "$tmp/mod" "$KV"
 cd "$tmp/mod"
 log "$(grep -c ' => ' go.mod) staging modules replaced with v0.${KV#v1.}"
