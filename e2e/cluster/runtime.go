@@ -84,6 +84,17 @@ func (r Runtime) Env() []string {
 	return append(env, "PATH="+r.Dir+":"+os.Getenv("PATH"))
 }
 
+// containerdPaths is where containerd keeps its data and listens, spelled
+// the same in both configuration layouts (the kubelet's
+// containerRuntimeEndpoint and crictl's -r name this socket).
+const containerdPaths = `root = "/var/lib/containerd"
+state = "/run/containerd"
+[grpc]
+  address = "/run/containerd/containerd.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "/var/lib/containerd/opt"
+`
+
 // Config is the node's containerd configuration: the same settings in
 // containerd 1.x's version 2 and containerd 2's version 3 layout.
 //
@@ -94,15 +105,16 @@ func (r Runtime) Env() []string {
 // CAP_SYS_RESOURCE, and without it runc fails with "can't get final child's
 // PID from pipe: EOF" (oom_score_adj EACCES).
 func (r Runtime) Config(sandboxImage string) string {
-	if !r.V2() {
-		return fmt.Sprintf(`version = 2
-root = "/var/lib/containerd"
-state = "/run/containerd"
-[grpc]
-  address = "/run/containerd/containerd.sock"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "/var/lib/containerd/opt"
-[plugins."io.containerd.grpc.v1.cri"]
+	version, cri := 2, criConfigV2
+	if r.V2() {
+		version, cri = 3, criConfigV3
+	}
+	return fmt.Sprintf("version = %d\n", version) + containerdPaths + fmt.Sprintf(cri, sandboxImage)
+}
+
+// criConfigV2 is the CRI plugin's part of a version 2 configuration
+// (containerd 1.x); %q is the sandbox image.
+const criConfigV2 = `[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %q
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
@@ -116,18 +128,12 @@ state = "/run/containerd"
     bin_dir = "/opt/cni/bin"
     conf_dir = "/etc/cni/net.d"
     max_conf_num = 1
-`, sandboxImage)
-	}
-	// containerd 2 splits the CRI plugin in images and runtime; cni.bin_dir
-	// became bin_dirs (2.1).
-	return fmt.Sprintf(`version = 3
-root = "/var/lib/containerd"
-state = "/run/containerd"
-[grpc]
-  address = "/run/containerd/containerd.sock"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "/var/lib/containerd/opt"
-[plugins."io.containerd.cri.v1.images"]
+`
+
+// criConfigV3 is the CRI plugin's part of a version 3 configuration
+// (containerd 2): the plugin is split in images and runtime, and
+// cni.bin_dir became bin_dirs (2.1); %q is the sandbox image.
+const criConfigV3 = `[plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = %q
@@ -143,5 +149,4 @@ state = "/run/containerd"
     bin_dirs = ["/opt/cni/bin"]
     conf_dir = "/etc/cni/net.d"
     max_conf_num = 1
-`, sandboxImage)
-}
+`

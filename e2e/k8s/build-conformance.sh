@@ -14,37 +14,26 @@
 #                documents for external plugins: the full plugin set would pull in three
 #                cloud SDKs)
 #
-# Skips when everything is there; builds into a temp dir and renames it into place.
+# Skips when everything is there (lib.sh).
 set -euo pipefail
-export PATH=/usr/local/go/bin:$PATH
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/wrapper.sh"
 
-KV=${K8S_VERSION:-v1.34.4}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.12.1}
-CACHE=${CACHE:-$HOME/.cache/offload-overlay}
 OUT=${CONFORMANCE_DIR:-$CACHE/conformance-$KV}
-FILES="e2e.test ginkgo agnhost coredns"
 
-complete() {
-	local f
-	for f in $FILES; do [ -x "$1/$f" ] || return 1; done
-	[ "$(cat "$1/coredns.version" 2>/dev/null)" = "$COREDNS_VERSION" ]
-}
-if complete "$OUT"; then
+if cache_complete "$OUT" e2e.test ginkgo agnhost coredns &&
+	[ "$(cat "$OUT/coredns.version" 2>/dev/null)" = "$COREDNS_VERSION" ]; then
 	echo "conformance-bins: $OUT already complete ($KV, CoreDNS $COREDNS_VERSION)"
 	exit 0
 fi
 
-t0=$(date +%s)
-log() { echo "conformance-bins: [$(($(date +%s) - t0))s] $*"; }
-mkdir -p "$(dirname "$OUT")"
-tmp=$(mktemp -d "$(dirname "$OUT")/.conformance-build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/mod" "$tmp/coredns" "$tmp/bin"
+build_start conformance-bins "$OUT"
+mkdir "$tmp/mod" "$tmp/coredns"
 export CGO_ENABLED=0 GOFLAGS="-p=${BUILD_P:-2} -buildvcs=false"
 NICE=${NICE:-10}
 
-. "$HERE/wrapper.sh"
 k8s_wrapper_module "$tmp/mod" "$KV"
 LD=$(k8s_version_ldflags "$KV")
 (
@@ -105,7 +94,4 @@ LD=$(k8s_version_ldflags "$KV")
 
 plugins=$("$tmp/bin/coredns" -plugins)
 case "$plugins" in *kubernetes*) ;; *) echo "coredns lacks the kubernetes plugin: $plugins" >&2; exit 1 ;; esac
-rm -rf "$OUT"
-mv "$tmp/bin" "$OUT"
-log "done: $OUT"
-ls -la "$OUT"
+build_install "$OUT"

@@ -8,36 +8,25 @@
 #
 # Output: $K8S_BIN_DIR (default ~/.cache/offload-overlay/k8s-v1.34.4/) with kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl and crictl. Skips when
-# everything is already there; builds into a temp dir and renames it into place, so a killed
-# build never leaves a half-filled cache.
+# everything is already there (lib.sh).
 set -euo pipefail
-export PATH=/usr/local/go/bin:$PATH
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/wrapper.sh"
 
-KV=${K8S_VERSION:-v1.34.4}
 CRICTL_VERSION=${CRICTL_VERSION:-v1.34.0}
-CACHE=${CACHE:-$HOME/.cache/offload-overlay}
 OUT=${K8S_BIN_DIR:-$CACHE/k8s-$KV}
 CMDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
 
-complete() {
-	local c
-	for c in $CMDS crictl; do [ -x "$1/$c" ] || return 1; done
-}
-if complete "$OUT"; then
+if cache_complete "$OUT" $CMDS crictl; then
 	echo "k8s-bins: $OUT already complete ($KV, crictl $CRICTL_VERSION)"
 	exit 0
 fi
 
-t0=$(date +%s)
-log() { echo "k8s-bins: [$(($(date +%s) - t0))s] $*"; }
-mkdir -p "$(dirname "$OUT")"
-tmp=$(mktemp -d "$(dirname "$OUT")/.k8s-build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/mod" "$tmp/bin"
+build_start k8s-bins "$OUT"
+mkdir "$tmp/mod"
 
 log "generating wrapper module for k8s.io/kubernetes $KV"
-. "$HERE/wrapper.sh"
 k8s_wrapper_module "$tmp/mod" "$KV"
 cd "$tmp/mod"
 log "$(grep -c ' => ' go.mod) staging modules replaced with v0.${KV#v1.}"
@@ -59,7 +48,4 @@ log "building crictl $CRICTL_VERSION"
 GOBIN="$tmp/bin" nice -n 19 go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 
 "$tmp/bin/kubectl" version --client >/dev/null
-if [ -d "$OUT" ]; then mv "$OUT" "$tmp/old"; fi
-mv "$tmp/bin" "$OUT"
-log "done: $OUT"
-ls -la "$OUT"
+build_install "$OUT"

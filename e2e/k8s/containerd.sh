@@ -11,40 +11,28 @@
 # CGO_ENABLED=0 with the tags that leave out the snapshotters needing cgo or kernel
 # features this machine lacks (btrfs needs cgo, devmapper and zfs their host tools): the
 # e2e uses overlayfs. The module has no replace directives, so `go install pkg@version`
-# builds exactly the release. Skips when everything is there; builds into a temp dir and
-# renames it into place, so a killed build never leaves a half-filled cache.
+# builds exactly the release. Skips when everything is there (lib.sh).
 set -euo pipefail
-export PATH=/usr/local/go/bin:$PATH
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 
 CV=${CONTAINERD_VERSION:-v2.4.2}
-CACHE=${CACHE:-$HOME/.cache/offload-overlay}
 OUT=${CONTAINERD_DIR:-$CACHE/containerd-$CV}
 CMDS="containerd ctr containerd-shim-runc-v2"
 
-complete() {
-	local c
-	for c in $CMDS; do [ -x "$1/$c" ] || return 1; done
-}
-if complete "$OUT"; then
+if cache_complete "$OUT" $CMDS; then
 	echo "containerd: $OUT already complete ($CV)"
 	exit 0
 fi
 
-t0=$(date +%s)
-mkdir -p "$(dirname "$OUT")"
-tmp=$(mktemp -d "$(dirname "$OUT")/.containerd-build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+build_start containerd "$OUT"
 M=github.com/containerd/containerd/v2
 pkgs=()
 for c in $CMDS; do pkgs+=("$M/cmd/$c@$CV"); done
-echo "containerd: building $CV ($CMDS)"
-GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="-p=${BUILD_P:-2} -buildvcs=false" nice -n "${NICE:-10}" go install -trimpath \
+log "building $CV ($CMDS)"
+GOBIN="$tmp/bin" CGO_ENABLED=0 GOFLAGS="-p=${BUILD_P:-2} -buildvcs=false" nice -n "${NICE:-10}" go install -trimpath \
 	-tags "no_btrfs no_devmapper no_zfs osusergo netgo" \
 	-ldflags "-s -w -X $M/version.Version=${CV#v} -X $M/version.Revision=module-proxy" \
 	"${pkgs[@]}"
-"$tmp/containerd" --version
-chmod 755 "$tmp"
-rm -rf "$OUT" # an incomplete earlier copy
-mv "$tmp" "$OUT"
-trap - EXIT
-echo "containerd: built $CV in $(($(date +%s) - t0))s into $OUT"
+"$tmp/bin/containerd" --version
+build_install "$OUT"

@@ -7,6 +7,10 @@
 # they have in common (client-go, the apiserver libraries, ...) resolves to the same
 # versions and is compiled once, shared through the Go build cache.
 
+# KV is the Kubernetes release both build, one default for the two: the conformance
+# e2e.test must test the release the cluster runs.
+KV=${K8S_VERSION:-v1.34.4}
+
 # k8s_wrapper_module DIR KV: writes DIR/go.mod for k8s.io/kubernetes KV.
 k8s_wrapper_module() {
 	local dir=$1 kv=$2 gomod sv

@@ -14,6 +14,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
 	"github.com/offload-overlay/offload-overlay/pkg/endpoint"
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -65,11 +66,7 @@ func broadcastOf(t *testing.T, n *Node) string {
 	ip := netip.MustParseAddr(n.IPv4)
 	for _, s := range l.Subnets {
 		if s.Contains(ip) && s.Addr().Is4() {
-			b := s.Masked().Addr().As4()
-			for i := s.Bits(); i < 32; i++ {
-				b[i/8] |= 0x80 >> (i % 8)
-			}
-			return netip.AddrFrom4(b).String()
+			return netaddr.Last(s).String()
 		}
 	}
 	t.Fatalf("no subnet of %s holds %s", n.Name, ip)

@@ -115,17 +115,8 @@ func checkSubnetEdge(ep netip.Addr, s netip.Prefix) error {
 	if ep == s.Addr() {
 		return fmt.Errorf("endpoint %s is the network address of this node's subnet %s", ep, s)
 	}
-	if ep.Is4() && ep == lastOf(s) {
+	if ep.Is4() && ep == netaddr.Last(s) {
 		return fmt.Errorf("endpoint %s is the broadcast address of this node's subnet %s", ep, s)
 	}
 	return nil
-}
-
-func lastOf(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }

@@ -3,6 +3,8 @@ package firewall
 import (
 	"net/netip"
 	"slices"
+
+	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 )
 
 // Config is the desired filter.
@@ -74,7 +76,7 @@ func (f family) spans(ps []netip.Prefix) []span {
 			continue
 		}
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p.Addr())).Masked()
-		in = append(in, span{p.Addr(), lastOf(p).Next()})
+		in = append(in, span{p.Addr(), netaddr.Last(p).Next()})
 	}
 	slices.SortFunc(in, func(a, b span) int { return a.from.Compare(b.from) })
 	var out []span
@@ -97,14 +99,4 @@ func unmapBits(a netip.Addr) int {
 		return 96
 	}
 	return 0
-}
-
-// lastOf returns the last address of p.
-func lastOf(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }

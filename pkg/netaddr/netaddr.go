@@ -66,6 +66,18 @@ func ValidUnicast(a netip.Addr) bool {
 // native-probe address.
 func Gateway(p netip.Prefix) netip.Addr { return p.Masked().Addr().Next() }
 
+// Last is the last address of p: the IPv4 broadcast address (10.244.1.255
+// for 10.244.1.0/24), which the endpoint check refuses, and the inclusive
+// end of the range the firewall's interval sets hold.
+func Last(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
 // PrefixOf converts a netlink or net package prefix (IPv4-mapped addresses
 // unmapped); ok is false when n holds no address.
 func PrefixOf(n *net.IPNet) (netip.Prefix, bool) {

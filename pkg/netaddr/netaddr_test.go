@@ -35,3 +35,15 @@ func TestFamily(t *testing.T) {
 		t.Errorf("Gateway = %s", g)
 	}
 }
+
+func TestLast(t *testing.T) {
+	for p, want := range map[string]string{
+		"10.244.1.0/24": "10.244.1.255", "10.244.1.7/24": "10.244.1.255", "192.0.2.8/30": "192.0.2.11",
+		"192.0.2.9/32": "192.0.2.9", "0.0.0.0/0": "255.255.255.255",
+		"fd00:1::/64": "fd00:1::ffff:ffff:ffff:ffff", "2001:db8::/126": "2001:db8::3", "2001:db8::5/128": "2001:db8::5",
+	} {
+		if got := Last(netip.MustParsePrefix(p)); got != netip.MustParseAddr(want) {
+			t.Errorf("Last(%s) = %s, want %s", p, got, want)
+		}
+	}
+}
