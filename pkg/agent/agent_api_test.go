@@ -34,7 +34,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
@@ -106,7 +106,7 @@ func (l *lab) routerRoutesPodCIDRs(t *testing.T) {
 	run(t, "ip", "-n", l.r, "route", "replace", "10.244.3.0/24", "via", "192.168.88.3")
 }
 
-func peerFacts(ip, mac string, v offload.Verdict) nodeinfo.Facts {
+func peerFacts(ip, mac string, v offloadtypes.Verdict) nodeinfo.Facts {
 	return nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: "test", Verdict: v, Encaps: []string{"vxlan"},
 		UplinkMTU: 1500, Endpoints: []nodeinfo.Endpoint{{IP: ip, VTEPMAC: mac}}}
 }
@@ -288,7 +288,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	waitRoute(t, l, "-6", "fd00:10:244:2::/64 via fd77::5 dev a0", true)
 
 	t.Log("off-link peer node-c, both ends segment tunnels, no native probe: one VXLAN level")
-	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+	capable := offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 	l.createNode(t, "node-c", annotation(t, peerFacts("192.168.88.3", vmac("192.168.88.3"), capable)), []string{"192.168.88.3"}, "10.244.3.0/24")
 	waitRoute(t, l, "-4", "10.244.3.0/24 via 10.244.3.0 dev oo-vxlan4", true)
 	if fdb := output("bridge", "-n", l.a, "fdb", "show", "dev", "oo-vxlan4"); !strings.Contains(fdb, vmac("192.168.88.3")+" dst 192.168.88.3") {

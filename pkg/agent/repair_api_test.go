@@ -21,7 +21,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/firewall"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
@@ -63,7 +63,7 @@ func TestAgentRepairsInSeconds(t *testing.T) {
 		s, err := state.Read(stateDir)
 		return err == nil && s.Ready, fmt.Sprintf("%+v %v", s, err)
 	})
-	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+	capable := offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 	l.createNode(t, "node-c", annotation(t, peerFacts("192.168.88.3", vmac("192.168.88.3"), capable)), []string{"192.168.88.3"}, "10.244.3.0/24")
 	const vxRoute = "10.244.3.0/24 via 10.244.3.0 dev oo-vxlan4"
 	waitRoute(t, l, "-4", vxRoute, true)

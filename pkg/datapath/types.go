@@ -8,7 +8,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // LocalNode is this node as the datapath needs it: its name, node IPs and
@@ -34,7 +34,7 @@ type Uplink struct {
 	Name    string
 	Index   int
 	MTU     int
-	Verdict offload.Verdict
+	Verdict offloadtypes.Verdict
 	// GSOMaxSize and GROMaxSize are the largest BIG TCP sizes the uplink
 	// accepts (0 or <= 65536: no BIG TCP).
 	GSOMaxSize, GROMaxSize int
@@ -61,7 +61,7 @@ type Route struct {
 	// mtu metric).
 	MTU int
 	// Verdict is the offload verdict of the walk below the hops' devices.
-	Verdict offload.Verdict
+	Verdict offloadtypes.Verdict
 }
 
 // Sig is a comparable summary of r: equal Sigs decide a pair the same way.
