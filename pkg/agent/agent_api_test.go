@@ -31,7 +31,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
@@ -238,7 +238,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: 3 * time.Second, ProbePeriod: time.Second}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	first := startAgent(t, nodeClient, cfg, nsA, datapath.IPTablesMasq{}, log, false)
+	first := startAgent(t, nodeClient, cfg, nsA, linux.IPTablesMasq{}, log, false)
 	kernel, stop := first.Kernel, first.Stop
 
 	t.Log("no pod CIDR yet: not ready, with the reason")
@@ -419,7 +419,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	a2 := startAgent(t, nodeClient, cfg, nsA, datapath.IPTablesMasq{}, log, true)
+	a2 := startAgent(t, nodeClient, cfg, nsA, linux.IPTablesMasq{}, log, true)
 	waitFor(t, 15*time.Second, "restarted agent ready", func() (bool, string) {
 		if s, err := state.Read(stateDir); err != nil || !s.Ready {
 			t.Errorf("state file not ready during the restart: %+v %v", s, err)
@@ -442,7 +442,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	}
 
 	t.Log("cleanup removes everything")
-	if err := datapath.CleanupNode(kernel, stateDir); err != nil {
+	if err := linux.CleanupNode(kernel, stateDir); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	if r := l.routes("-4") + l.routes("-6"); strings.TrimSpace(r) != "" {

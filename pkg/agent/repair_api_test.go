@@ -18,7 +18,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/firewall"
 	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
@@ -58,7 +58,7 @@ func TestAgentRepairsInSeconds(t *testing.T) {
 		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")},
 		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: time.Hour, ProbePeriod: time.Hour}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(&syncBuffer{}, testWriter{t}), nil))
-	startAgent(t, cs, cfg, nsA, datapath.IPTablesMasq{}, log, false)
+	startAgent(t, cs, cfg, nsA, linux.IPTablesMasq{}, log, false)
 	waitFor(t, 20*time.Second, "ready", func() (bool, string) {
 		s, err := state.Read(stateDir)
 		return err == nil && s.Ready, fmt.Sprintf("%+v %v", s, err)
