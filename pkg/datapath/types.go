@@ -115,8 +115,9 @@ type NodeSetup struct {
 // interface between the controller (pkg/agent) and the datapath: desired
 // node setup and paths go in, observed facts (uplink, tunnel kinds, routes,
 // underlay coverage, probe results) and errors come out. The production
-// implementation (New) programs netlink and iptables, optionally inside a
-// network namespace that stands for the node in tests.
+// implementation (package datapath/linux, linux.New) programs netlink,
+// iptables and nftables, optionally inside a network namespace that stands
+// for the node in tests.
 type Kernel interface {
 	// InspectUplink finds and inspects the egress device of the node IPs.
 	InspectUplink(local LocalNode) (Uplink, error)
@@ -153,7 +154,7 @@ type Kernel interface {
 	// flushes).
 	ResyncPaths(all []Path) error
 	// ProbeNative sends an ICMP echo from our probe address to the peer's
-	// probe address via the underlay next hop gw (see doc.go).
+	// probe address via the underlay next hop gw (see pkg/agent/doc.go).
 	ProbeNative(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error
 	// WatchRoutes calls changed whenever a route that is not ours changes
 	// (an underlay change), until ctx ends.

@@ -161,7 +161,7 @@ func (k *kernel) ensureLinks(why string) error {
 
 // ensureProbeAddrs puts the first host address of each pod CIDR on lo as
 // a host address, so every node answers ICMP inside its own pod CIDR (the
-// native probe's target; see doc.go). Addresses already there are not
+// native probe's target; see pkg/agent/doc.go). Addresses already there are not
 // rewritten (a restart makes no address change).
 // Equivalent to: ip addr replace 10.244.1.1/32 dev lo
 func (k *kernel) ensureProbeAddrs(local datapath.LocalNode) error {
