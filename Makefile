@@ -120,6 +120,7 @@ lint:
 	@if go list -deps ./plugins/main/offload-overlay-agent | grep -E '^k8s.io/(api/|client-go/kubernetes($$|/scheme))' | grep -vx 'k8s.io/api/core/v1'; then echo "agent binary must link only the core/v1 API group (pkg/agent/coreapi), not client-go's clientset or scheme: RSS on every node"; exit 1; fi
 	@if go list -deps ./pkg/datapath/... | grep '^k8s.io/'; then echo "pkg/datapath (the kernel side) must not import Kubernetes: the controller (pkg/agent) hands it paths"; exit 1; fi
 	@if go list -f '{{join .Imports "\n"}}' ./pkg/agent | grep -E '^(github.com/vishvananda/|github.com/coreos/go-iptables|github.com/offload-overlay/offload-overlay/pkg/(masq|overlay|peers)$$)'; then echo "pkg/agent (the controller) must not program the kernel: go through pkg/datapath's Kernel interface"; exit 1; fi
+	@if go list -deps ./pkg/agent/... | grep -E '^(github.com/vishvananda/netlink|github.com/mdlayher/netlink|github.com/coreos/go-iptables|github.com/google/nftables|sigs.k8s.io/knftables)(/|$$)'; then echo "pkg/agent (the controller) must not link netlink, iptables or nftables, not even through a dependency: the binary builds pkg/datapath/linux and pkg/bgp and passes them in; pure facts go in netlink-free packages (offload/offloadtypes, endpoint, overlay/vtep, bgp/bgptypes)"; exit 1; fi
 
 # test-unit: every Go package; privileged tests (real kernel, throwaway netns)
 # run when root and skip otherwise.

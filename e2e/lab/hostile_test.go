@@ -13,8 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/offload-overlay/offload-overlay/e2e/topo"
-	"github.com/offload-overlay/offload-overlay/pkg/endpoint"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
+	"github.com/offload-overlay/offload-overlay/pkg/endpoint/endpointnl"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
@@ -59,7 +59,7 @@ func broadcastOf(t *testing.T, n *Node) string {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	l, err := endpoint.ReadLocal(h)
+	l, err := endpointnl.ReadLocal(h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
-	"github.com/offload-overlay/offload-overlay/pkg/bgp"
+	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
@@ -46,10 +46,13 @@ type NodeAPI interface {
 
 // Deps are the agent's collaborators, built by the caller (run.go in
 // production, the tests with a real API server and a netns kernel).
+// Kernel and BGP link netlink (the Linux datapath, gobgp): the binary
+// builds them, so this package does not (a `make lint` guard).
 type Deps struct {
 	Nodes    NodeAPI
 	Events   record.EventSink // coreapi.Events, or client-go's EventSinkImpl
-	Kernel   datapath.Kernel
+	Kernel   datapath.Kernel  // datapath/linux.New
+	BGP      NewSpeaker       // pkg/bgp's Manager (bgp.go)
 	Decide   DecideFunc
 	Registry *prometheus.Registry // nil: a private registry
 	Log      *slog.Logger
@@ -90,8 +93,8 @@ type Agent struct {
 	last      reported
 	released  bool // releaseStartupMemory ran
 	// BGP (bgp.go): the speaker, its last status, the peers that announce.
-	bgp          *bgp.Manager
-	bgpStatus    bgp.Status
+	bgp          Speaker
+	bgpStatus    bgptypes.Status
 	bgpPeers     map[string]bool
 	bgpConfigErr string
 	// bgpAnnouncing is the published "bgp" fact; bgpSeedUntil keeps our
@@ -118,8 +121,8 @@ const (
 
 // New builds an agent; Run starts it.
 func New(cfg *config.Config, d Deps) (*Agent, error) {
-	if d.Nodes == nil || d.Events == nil || d.Kernel == nil || d.Decide == nil {
-		return nil, errors.New("agent: Nodes, Events, Kernel and Decide are required")
+	if d.Nodes == nil || d.Events == nil || d.Kernel == nil || d.BGP == nil || d.Decide == nil {
+		return nil, errors.New("agent: Nodes, Events, Kernel, BGP and Decide are required")
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -136,8 +139,11 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 		nodeRef:   &corev1.ObjectReference{Kind: "Node", Name: cfg.NodeName, UID: types.UID(cfg.NodeName)},
 		startedAt: time.Now(), failures: pathFailures{},
 	}
-	a.bgp = a.newBGPManager()
-	a.reg.MustRegister(bgp.NewCollector(a.bgp.Speaker))
+	var collector prometheus.Collector
+	a.bgp, collector = d.BGP(a.log, a.onBGPSession)
+	if collector != nil {
+		a.reg.MustRegister(collector)
+	}
 	return a, nil
 }
 

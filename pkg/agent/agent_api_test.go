@@ -31,10 +31,10 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
@@ -106,7 +106,7 @@ func (l *lab) routerRoutesPodCIDRs(t *testing.T) {
 	run(t, "ip", "-n", l.r, "route", "replace", "10.244.3.0/24", "via", "192.168.88.3")
 }
 
-func peerFacts(ip, mac string, v offload.Verdict) nodeinfo.Facts {
+func peerFacts(ip, mac string, v offloadtypes.Verdict) nodeinfo.Facts {
 	return nodeinfo.Facts{Version: nodeinfo.FactsVersion, AgentVersion: "test", Verdict: v, Encaps: []string{"vxlan"},
 		UplinkMTU: 1500, Endpoints: []nodeinfo.Endpoint{{IP: ip, VTEPMAC: mac}}}
 }
@@ -238,7 +238,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: 3 * time.Second, ProbePeriod: time.Second}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	first := startAgent(t, nodeClient, cfg, nsA, datapath.IPTablesMasq{}, log, false)
+	first := startAgent(t, nodeClient, cfg, nsA, linux.IPTablesMasq{}, log, false)
 	kernel, stop := first.Kernel, first.Stop
 
 	t.Log("no pod CIDR yet: not ready, with the reason")
@@ -288,7 +288,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	waitRoute(t, l, "-6", "fd00:10:244:2::/64 via fd77::5 dev a0", true)
 
 	t.Log("off-link peer node-c, both ends segment tunnels, no native probe: one VXLAN level")
-	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+	capable := offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 	l.createNode(t, "node-c", annotation(t, peerFacts("192.168.88.3", vmac("192.168.88.3"), capable)), []string{"192.168.88.3"}, "10.244.3.0/24")
 	waitRoute(t, l, "-4", "10.244.3.0/24 via 10.244.3.0 dev oo-vxlan4", true)
 	if fdb := output("bridge", "-n", l.a, "fdb", "show", "dev", "oo-vxlan4"); !strings.Contains(fdb, vmac("192.168.88.3")+" dst 192.168.88.3") {
@@ -419,7 +419,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	a2 := startAgent(t, nodeClient, cfg, nsA, datapath.IPTablesMasq{}, log, true)
+	a2 := startAgent(t, nodeClient, cfg, nsA, linux.IPTablesMasq{}, log, true)
 	waitFor(t, 15*time.Second, "restarted agent ready", func() (bool, string) {
 		if s, err := state.Read(stateDir); err != nil || !s.Ready {
 			t.Errorf("state file not ready during the restart: %+v %v", s, err)
@@ -442,7 +442,7 @@ func TestAgentAgainstAPIServer(t *testing.T) {
 	}
 
 	t.Log("cleanup removes everything")
-	if err := datapath.CleanupNode(kernel, stateDir); err != nil {
+	if err := linux.CleanupNode(kernel, stateDir); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	if r := l.routes("-4") + l.routes("-6"); strings.TrimSpace(r) != "" {

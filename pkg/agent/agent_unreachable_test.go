@@ -19,7 +19,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
@@ -79,7 +79,7 @@ func TestAgentTunnelUnderlay(t *testing.T) {
 	}
 
 	t.Log("off-link peer, underlay does not carry its pod CIDR: unreachable")
-	xf := peerFacts("192.168.88.9", vmac("192.168.88.9"), offload.Verdict{UnderlayTunnel: "vxlan", UnderlayTunnelDevice: "u0"})
+	xf := peerFacts("192.168.88.9", vmac("192.168.88.9"), offloadtypes.Verdict{UnderlayTunnel: "vxlan", UnderlayTunnelDevice: "u0"})
 	l.createNode(t, "node-x", annotation(t, xf), []string{"192.168.88.9"}, "10.244.9.0/24")
 	waitFor(t, 10*time.Second, "PeerUnreachable event on node-a", func() (bool, string) {
 		evs, err := l.admin.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=node-a,reason=PeerUnreachable"})

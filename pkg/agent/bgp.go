@@ -3,15 +3,16 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/offload-overlay/offload-overlay/pkg/admission"
-	"github.com/offload-overlay/offload-overlay/pkg/bgp"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgpconfig"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
@@ -22,6 +23,25 @@ import (
 // and re-probes whenever an announcement appears or disappears on either
 // end of a pair, because the native probe, not BGP, decides (rule 2). A
 // session that goes down is an Event on our Node.
+
+// Speaker is the BGP speaker the agent drives: pkg/bgp's Manager, which
+// starts, reconfigures and stops gobgp to match Ensure's arguments. The
+// agent takes it as a dependency (Deps.BGP) rather than importing pkg/bgp
+// because gobgp links netlink, and the controller links none.
+type Speaker interface {
+	// Ensure converges the speaker to cfg, the node IPs and the pod CIDRs.
+	Ensure(ctx context.Context, cfg bgpconfig.Config, nodeIPs []netip.Addr, podCIDRs []netip.Prefix) error
+	// Status reads the sessions and what is announced.
+	Status(ctx context.Context) (bgptypes.Status, error)
+	// Shutdown is the agent exiting (graceful restart abandons the
+	// sessions, so the router keeps our routes).
+	Shutdown(ctx context.Context) error
+}
+
+// NewSpeaker builds the agent's speaker, which calls onSession from its
+// own goroutine on every session state change, and the collector of its
+// metrics (nil: none) that the agent registers.
+type NewSpeaker func(log *slog.Logger, onSession func(bgptypes.Session)) (Speaker, prometheus.Collector)
 
 // bgpReprobeDelay gives the router time to install (or remove) a route
 // announced a moment ago before the second probe round after a change.
@@ -160,11 +180,6 @@ func bgpKeysChanged(o, n *corev1.Node) bool {
 		}
 	}
 	return false
-}
-
-// newBGPManager is the agent's speaker manager.
-func (a *Agent) newBGPManager() *bgp.Manager {
-	return bgp.NewManager(a.log, a.onBGPSession)
 }
 
 // bgpRecord is the speaker's state for the peers file (nil when off).

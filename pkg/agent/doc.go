@@ -3,9 +3,11 @@
 // watches every other Node, decides the datapath of each pair and hands the
 // desired paths to the kernel side, pkg/datapath, through its Kernel
 // interface (desired paths in, observed facts and errors out). This package
-// programs nothing itself: it imports no netlink, iptables, overlay, peers
-// or masq package (a `make lint` guard), and pkg/datapath imports nothing
-// from Kubernetes.
+// programs nothing itself: nothing it links, tests aside, imports netlink,
+// iptables or nftables (a `make lint` guard on its whole dependency
+// closure), and pkg/datapath imports nothing from Kubernetes. The binary
+// builds the kernel side (pkg/datapath/linux) and the BGP speaker (pkg/bgp,
+// whose gobgp links netlink) and passes both in (Main, Deps).
 //
 // The loop, and why it is shaped this way:
 //

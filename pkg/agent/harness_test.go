@@ -12,7 +12,10 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
+	"github.com/offload-overlay/offload-overlay/pkg/bgp"
+	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 )
 
@@ -32,18 +35,18 @@ func (r *runningAgent) Stop() { r.stop() }
 // startAgent builds node's datapath in netns (masq nil: no masquerade) and
 // an agent over client, and runs it until Stop or the end of the test.
 // The datapath and state file outlive Stop, as they outlive a real agent;
-// the test's cleanup removes them (datapath.CleanupNode) unless keep is set
+// the test's cleanup removes them (linux.CleanupNode) unless keep is set
 // (a second agent started on the same node owns them then).
-func startAgent(t *testing.T, client *coreapi.Client, cfg *config.Config, netns ns.NetNS, masq datapath.Masquerader, log *slog.Logger, keep bool) *runningAgent {
+func startAgent(t *testing.T, client *coreapi.Client, cfg *config.Config, netns ns.NetNS, masq linux.Masquerader, log *slog.Logger, keep bool) *runningAgent {
 	t.Helper()
-	kernel, err := datapath.New(datapath.Config{NetNS: netns, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: masq, Firewall: cfg.VXLANFilter, Log: log})
+	kernel, err := linux.New(linux.Config{NetNS: netns, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: masq, Firewall: cfg.VXLANFilter, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !keep {
-		t.Cleanup(func() { _ = datapath.CleanupNode(kernel, cfg.StateDir) })
+		t.Cleanup(func() { _ = linux.CleanupNode(kernel, cfg.StateDir) })
 	}
-	a, err := agent.New(cfg, agent.Deps{Nodes: client.Nodes(), Events: client.Events(), Kernel: kernel,
+	a, err := agent.New(cfg, agent.Deps{Nodes: client.Nodes(), Events: client.Events(), Kernel: kernel, BGP: newSpeaker,
 		Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -65,4 +68,10 @@ func startAgent(t *testing.T, client *coreapi.Client, cfg *config.Config, netns 
 	}
 	t.Cleanup(r.stop)
 	return r
+}
+
+// newSpeaker is the binary's BGP speaker (agent.NewSpeaker).
+func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session)) (agent.Speaker, prometheus.Collector) {
+	m := bgp.NewManager(log, onSession)
+	return m, bgp.NewCollector(m.Speaker)
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 )
 
-// Main builds the production agent from cfg and runs it until ctx ends.
-func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// Main builds the production agent from cfg around the node's datapath
+// and BGP speaker, which the binary builds (they link netlink, this
+// package does not), and runs it until ctx ends.
+func Main(ctx context.Context, cfg *config.Config, k datapath.Kernel, speaker NewSpeaker, log *slog.Logger) error {
 	rc, err := restConfig(cfg.Kubeconfig)
 	if err != nil {
 		return err
@@ -28,12 +30,7 @@ func Main(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("building Kubernetes client: %w", err)
 	}
-	k, err := datapath.New(datapath.Config{Iface: cfg.Iface, VNI: cfg.VNI, Port: cfg.VXLANPort, Masq: datapath.IPTablesMasq{},
-		Firewall: cfg.VXLANFilter, Log: log})
-	if err != nil {
-		return err
-	}
-	a, err := New(cfg, Deps{Nodes: cs.Nodes(), Events: cs.Events(), Kernel: k, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
+	a, err := New(cfg, Deps{Nodes: cs.Nodes(), Events: cs.Events(), Kernel: k, BGP: speaker, Decide: decision.Decide, Registry: prometheus.NewRegistry(), Log: log})
 	if err != nil {
 		return err
 	}

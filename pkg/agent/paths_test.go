@@ -12,17 +12,17 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // Both ends build the decision input from the same two annotations, so a
 // pair gets the same mode whichever node computes it.
 func TestComputePathsSymmetric(t *testing.T) {
-	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
-	weak := offload.Verdict{}
+	capable := offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+	weak := offloadtypes.Verdict{}
 	cases := []struct {
 		name         string
-		va, vb       offload.Verdict
+		va, vb       offloadtypes.Verdict
 		onLink       bool
 		probeA, prbB bool
 		want         decision.Mode
@@ -84,7 +84,7 @@ func TestPodMTUWithoutPeers(t *testing.T) {
 	ag := &Agent{cfg: &config.Config{Decision: decision.Config{Mode: decision.ModeAuto}}, decide: decision.Decide}
 	local := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("fd00::1")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("fd00:10::/64")}}
 	f := facts("fd00::1")
-	v := ag.computePaths(local, f, datapath.Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
+	v := ag.computePaths(local, f, datapath.Uplink{MTU: 1500, Verdict: offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
 	if v.podMTU != 1430 {
 		t.Fatalf("pod MTU with no peer over an IPv6 underlay = %d, want 1430 (VXLAN over IPv6)", v.podMTU)
 	}
@@ -98,7 +98,7 @@ func TestPodMTUWithoutPeersDualStack(t *testing.T) {
 	local := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.0.1"), netip.MustParseAddr("fd00::1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24"), netip.MustParsePrefix("fd00:10::/64")}}
 	f := facts("192.168.0.1", "fd00::1")
-	v := ag.computePaths(local, f, datapath.Uplink{MTU: 1500, Verdict: offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
+	v := ag.computePaths(local, f, datapath.Uplink{MTU: 1500, Verdict: offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}}, nil, nil)
 	if v.podMTU != 1430 {
 		t.Fatalf("pod MTU with no peer on a dual-stack node = %d, want 1430 (VXLAN over IPv6)", v.podMTU)
 	}
@@ -111,7 +111,7 @@ func BenchmarkSync1000(b *testing.B) {
 	var nodes []*corev1.Node
 	for i := 1; i <= 1000; i++ {
 		f := facts(netip.AddrFrom4([4]byte{192, 168, byte(i / 250), byte(i%250 + 1)}).String())
-		f.Verdict = offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+		f.Verdict = offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 		raw, _ := json.Marshal(f)
 		n := mkNode(fmt.Sprintf("peer-%04d", i), i, string(raw), netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(64 + i>>8), byte(i & 255), 0}), 24).String())
 		n.ResourceVersion = "1"

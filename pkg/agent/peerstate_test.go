@@ -13,7 +13,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
@@ -21,7 +21,7 @@ import (
 func peersAgent(t testing.TB, n int) (*Agent, []admission.Peer, view) {
 	dir := t.TempDir()
 	local := datapath.LocalNode{Name: "me", IPs: []netip.Addr{netip.MustParseAddr("192.168.250.250")}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.63.0.0/24")}}
-	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+	capable := offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 	ag := &Agent{cfg: &config.Config{NodeName: "me", StateDir: dir, Decision: decision.Config{Mode: decision.ModeAuto}},
 		decide: decision.Decide, log: slog.New(slog.DiscardHandler), metrics: NewMetrics(prometheus.NewRegistry()),
 		local: local, up: datapath.Uplink{MTU: 1500, Verdict: capable}, facts: facts("192.168.250.250")}

@@ -18,10 +18,10 @@ import (
 	"github.com/offload-overlay/offload-overlay/internal/testenv/k8senv"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/firewall"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
@@ -58,12 +58,12 @@ func TestAgentRepairsInSeconds(t *testing.T) {
 		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")},
 		Decision:     decision.Config{Mode: decision.ModeAuto}, ResyncPeriod: time.Hour, ProbePeriod: time.Hour}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(&syncBuffer{}, testWriter{t}), nil))
-	startAgent(t, cs, cfg, nsA, datapath.IPTablesMasq{}, log, false)
+	startAgent(t, cs, cfg, nsA, linux.IPTablesMasq{}, log, false)
 	waitFor(t, 20*time.Second, "ready", func() (bool, string) {
 		s, err := state.Read(stateDir)
 		return err == nil && s.Ready, fmt.Sprintf("%+v %v", s, err)
 	})
-	capable := offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+	capable := offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
 	l.createNode(t, "node-c", annotation(t, peerFacts("192.168.88.3", vmac("192.168.88.3"), capable)), []string{"192.168.88.3"}, "10.244.3.0/24")
 	const vxRoute = "10.244.3.0/24 via 10.244.3.0 dev oo-vxlan4"
 	waitRoute(t, l, "-4", vxRoute, true)

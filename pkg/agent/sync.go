@@ -225,7 +225,7 @@ func (a *Agent) routeTo(ip netip.Addr) (datapath.Route, error) {
 // underlayRoutes says, for each peer, whether this node's own routes (a
 // default route included) send its pod CIDRs the way they send its node IP
 // of the same family, and whether only a default route does (rules 2 and
-// 3; datapath.UnderlayCarries).
+// 3; linux.UnderlayCarries in pkg/datapath/linux).
 func (a *Agent) underlayRoutes(peers []admission.Peer) (carries, byDefault map[string]bool) {
 	carries, byDefault = map[string]bool{}, map[string]bool{}
 	for _, p := range peers {

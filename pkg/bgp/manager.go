@@ -85,15 +85,9 @@ func sameConfig(a, b bgpconfig.Config) bool {
 	return a.String() == b.String() && a.Password == b.Password
 }
 
-// Status is what the agent publishes and doctor shows.
-type Status struct {
-	Enabled bool
-	// Announcing: at least one session is established and the speaker
-	// announces at least one pod CIDR on it (Side.BGPAnnounced).
-	Announcing bool
-	Announced  []netip.Prefix
-	Sessions   []bgptypes.Session
-}
+// Status is what the agent publishes and doctor shows (bgptypes.Status:
+// the agent reads it without linking gobgp).
+type Status = bgptypes.Status
 
 // Status reads the speaker's sessions now.
 func (m *Manager) Status(ctx context.Context) (Status, error) {

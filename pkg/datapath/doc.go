@@ -12,20 +12,19 @@
 //     sizes), the tunnel kinds the kernel can create (Encaps), how the
 //     kernel reaches a peer (RouteTo), whether the tunnel underlay carries a
 //     pod CIDR (Carries, decision rule 3), native probe results
-//     (ProbeNative), underlay route changes (WatchRoutes), and errors.
+//     (ProbeNative), underlay route changes (WatchRoutes), and errors
+//     (FailedPaths separates the paths the kernel refused, PathError, from
+//     a failure of the node as a whole).
 //
 // It imports nothing from Kubernetes (a `make lint` guard): the controller
 // parses Nodes, admits peers and decides modes; the datapath never sees a
-// Node. Inside, the pieces are the existing single-purpose packages:
-// offload inspects, overlay owns the tunnel devices, peers converges
-// routes, neighbours and FDB entries, masq owns the OO-MASQ chains.
+// Node.
 //
-// Cleanup is one entry point that removes everything the agent put into
-// the kernel (the `cleanup` subcommand, which builds only this package and
-// its dependencies): routes tagged with peers.RouteProtocol and probe
-// routes, the oo-* tunnel devices (and with them every FDB entry and
-// neighbour on them), the probe addresses on lo, and the OO-MASQ iptables
-// chains. It exists so that cleanup cannot forget a piece as the datapath
-// grows. Shutdown (SIGTERM) does NOT call it: an agent restart must leave
-// the datapath in place so established pod connections survive.
+// This package is the interface and its value types only, and links no
+// netlink, iptables or nftables (another guard: the controller imports it).
+// The implementation is package datapath/linux (New), which the agent
+// binary builds and hands to the controller. Inside it, the pieces are the
+// existing single-purpose packages: offload inspects, overlay owns the
+// tunnel devices, peers converges routes, neighbours and FDB entries, masq
+// owns the OO-MASQ chains, firewall the VXLAN filter.
 package datapath

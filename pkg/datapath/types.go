@@ -8,7 +8,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // LocalNode is this node as the datapath needs it: its name, node IPs and
@@ -34,7 +34,7 @@ type Uplink struct {
 	Name    string
 	Index   int
 	MTU     int
-	Verdict offload.Verdict
+	Verdict offloadtypes.Verdict
 	// GSOMaxSize and GROMaxSize are the largest BIG TCP sizes the uplink
 	// accepts (0 or <= 65536: no BIG TCP).
 	GSOMaxSize, GROMaxSize int
@@ -61,7 +61,7 @@ type Route struct {
 	// mtu metric).
 	MTU int
 	// Verdict is the offload verdict of the walk below the hops' devices.
-	Verdict offload.Verdict
+	Verdict offloadtypes.Verdict
 }
 
 // Sig is a comparable summary of r: equal Sigs decide a pair the same way.
@@ -115,8 +115,9 @@ type NodeSetup struct {
 // interface between the controller (pkg/agent) and the datapath: desired
 // node setup and paths go in, observed facts (uplink, tunnel kinds, routes,
 // underlay coverage, probe results) and errors come out. The production
-// implementation (New) programs netlink and iptables, optionally inside a
-// network namespace that stands for the node in tests.
+// implementation (package datapath/linux, linux.New) programs netlink,
+// iptables and nftables, optionally inside a network namespace that stands
+// for the node in tests.
 type Kernel interface {
 	// InspectUplink finds and inspects the egress device of the node IPs.
 	InspectUplink(local LocalNode) (Uplink, error)
@@ -153,7 +154,7 @@ type Kernel interface {
 	// flushes).
 	ResyncPaths(all []Path) error
 	// ProbeNative sends an ICMP echo from our probe address to the peer's
-	// probe address via the underlay next hop gw (see doc.go).
+	// probe address via the underlay next hop gw (see pkg/agent/doc.go).
 	ProbeNative(ctx context.Context, src, dst, gw netip.Addr, devIndex int) error
 	// WatchRoutes calls changed whenever a route that is not ours changes
 	// (an underlay change), until ctx ends.

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // Where super-packets are cut (Result.Segmentation).
@@ -77,7 +77,7 @@ func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
 	if delivers(in, in.Local, in.Peer) && delivers(in, in.Peer, in.Local) {
 		r := native(3, in)
 		r.Reasons = append(r.Reasons, fmt.Sprintf("the underlay is a tunnel (%s) that carries %s: native routing over it, no second tunnel level (%.2fx native in the lab)",
-			tunnelNames(in), podCIDR(in), offload.LabRatioNativeOverTunnel))
+			tunnelNames(in), podCIDR(in), offloadtypes.LabRatioNativeOverTunnel))
 		if d := deliveryNames(in); d != "" {
 			r.Reasons = append(r.Reasons, d)
 		}
@@ -89,7 +89,7 @@ func overTunnel(cfg Config, in Input, kind Mode, kindReasons []string) Result {
 		return r
 	}
 	reasons := append(kindReasons, fmt.Sprintf("the underlay is a tunnel (%s) that does not carry the pod CIDRs both ways, and a %s overlay on top would nest two tunnel levels (%.2fx native in the lab)",
-		tunnelNames(in), label(orVXLAN(kind)), offload.LabRatioNestedEncap))
+		tunnelNames(in), label(orVXLAN(kind)), offloadtypes.LabRatioNestedEncap))
 	reasons = append(reasons, tunnelRemedies(in)...)
 	reasons = append(reasons, "or run the agent with --allow-nested-encap (OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP=true) to accept the nested tunnel (slow)")
 	return unreachable(3, reasons...)
@@ -117,7 +117,7 @@ func forcedEncap(cfg Config, in Input, kind Mode) Result {
 	if hasTunnelUnderlay(in) {
 		if !cfg.AllowNestedEncap {
 			reasons := []string{fmt.Sprintf("mode %s (forced) would nest inside the tunnel underlay (%s): two tunnel levels (%.2fx native in the lab)",
-				kind, tunnelNames(in), offload.LabRatioNestedEncap),
+				kind, tunnelNames(in), offloadtypes.LabRatioNestedEncap),
 				"run the agent with --allow-nested-encap (OFFLOAD_OVERLAY_ALLOW_NESTED_ENCAP=true) to accept it, or use --mode auto or native to route over the tunnel"}
 			return unreachable(0, reasons...)
 		}
@@ -135,9 +135,9 @@ func forcedEncap(cfg Config, in Input, kind Mode) Result {
 func encap(in Input, kind Mode, rule int) Result {
 	r := Result{Mode: kind, Rule: rule, Overhead: Overhead(kind, in.IPv6Underlay)}
 	r.MTU = pairMTU(in) - r.Overhead
-	ratio := offload.LabRatioVXLANOffloaded
+	ratio := offloadtypes.LabRatioVXLANOffloaded
 	if in.IPv6Underlay {
-		ratio = offload.LabRatioVXLANIPv6
+		ratio = offloadtypes.LabRatioVXLANIPv6
 	}
 	mtu := fmt.Sprintf("pod MTU %d = uplink MTU %d - %d (%s)", r.MTU, pairMTU(in), r.Overhead, overheadBreakdown(kind, in.IPv6Underlay))
 	weak := blockers(in)
@@ -150,7 +150,7 @@ func encap(in Input, kind Mode, rule int) Result {
 	r.Segmentation = SegSoftware
 	r.Reasons = append(r.Reasons,
 		fmt.Sprintf("one %s level segmented in software before the uplink, connectivity before speed (%.2fx native in the lab): %s",
-			label(kind), offload.LabRatioVXLANSoftware, strings.Join(weak, "; ")),
+			label(kind), offloadtypes.LabRatioVXLANSoftware, strings.Join(weak, "; ")),
 		mtu,
 		fmt.Sprintf("remedy: put %s on the same L2 as this node (rule 1 picks native), or let the underlay route pod CIDRs (announce them over BGP with --bgp-as and --bgp-peer, or --underlay-routes-pod-cidrs for a cloud route table) so rule 2 picks native",
 			peerName(in)))
@@ -168,10 +168,10 @@ func nested(in Input, kind Mode, rule int) Result {
 	r.MTU = pairMTU(in) - r.Overhead
 	r.Reasons = []string{
 		fmt.Sprintf("--allow-nested-encap: %s inside the tunnel underlay (%s): super-packets are cut in software before the second encapsulation (%.2fx native in the lab)",
-			label(kind), tunnelNames(in), offload.LabRatioNestedEncap),
+			label(kind), tunnelNames(in), offloadtypes.LabRatioNestedEncap),
 		fmt.Sprintf("pod MTU %d = underlay MTU %d - %d (%s)", r.MTU, pairMTU(in), r.Overhead, overheadBreakdown(kind, in.IPv6Underlay)),
 		fmt.Sprintf("remedy: route the pod CIDRs over the tunnel underlay instead (rule 3 then picks native over it, %.2fx native in the lab)",
-			offload.LabRatioNativeOverTunnel),
+			offloadtypes.LabRatioNativeOverTunnel),
 	}
 	return r
 }

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/offload-overlay/offload-overlay/pkg/mtu"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 var (
-	capable   = offload.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
-	incapable = offload.Verdict{Blocker: "eth0 (virtio_net): tx-udp_tnl-segmentation off [fixed]"}
-	wgTunnel  = offload.Verdict{UnderlayTunnel: "wireguard", UnderlayTunnelDevice: "wg0", Blocker: "wg0 (wireguard): tx-udp_tnl-segmentation off [fixed]"}
+	capable   = offloadtypes.Verdict{TunnelSegmentation: true, TunnelSegmentationCsum: true}
+	incapable = offloadtypes.Verdict{Blocker: "eth0 (virtio_net): tx-udp_tnl-segmentation off [fixed]"}
+	wgTunnel  = offloadtypes.Verdict{UnderlayTunnel: "wireguard", UnderlayTunnelDevice: "wg0", Blocker: "wg0 (wireguard): tx-udp_tnl-segmentation off [fixed]"}
 )
 
 // pairs are the verdict classes of a pair, by name.
@@ -28,7 +28,7 @@ var pairs = []struct {
 	{"peer tunnel lacks route", side(wgTunnel, true), side(wgTunnel, false)},
 }
 
-func side(v offload.Verdict, carries bool) Side {
+func side(v offloadtypes.Verdict, carries bool) Side {
 	return Side{Verdict: v, Encaps: []string{"vxlan"}, UplinkMTU: 1500, UnderlayCarriesPeerPodCIDR: carries}
 }
 
@@ -249,7 +249,7 @@ func TestReasonsNameDeviceCostAndRemedy(t *testing.T) {
 }
 
 func TestIPv6UnderlayNeedsCsumSegmentation(t *testing.T) {
-	noCsum := offload.Verdict{TunnelSegmentation: true, Blocker: ""}
+	noCsum := offloadtypes.Verdict{TunnelSegmentation: true, Blocker: ""}
 	in := Input{Local: side(noCsum, false), Peer: side(capable, false), IPv6Underlay: true}
 	r := Decide(Config{}, in)
 	if r.Mode != ModeVXLAN || r.Segmentation != SegSoftware || r.MTU != 1430 || r.Overhead != mtu.VXLANOverheadIPv6 {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"testing/quick"
 
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // pairCase is a generated (config, input) pair for the property tests.
@@ -20,7 +20,7 @@ type pairCase struct {
 func (pairCase) Generate(r *rand.Rand, _ int) reflect.Value {
 	pick := func(xs ...string) string { return xs[r.Intn(len(xs))] }
 	genSide := func() Side {
-		v := offload.Verdict{TunnelSegmentation: r.Intn(2) == 0, TunnelSegmentationCsum: r.Intn(2) == 0}
+		v := offloadtypes.Verdict{TunnelSegmentation: r.Intn(2) == 0, TunnelSegmentationCsum: r.Intn(2) == 0}
 		if tun := pick("", "", "vxlan", "wireguard", "tun", "gre"); tun != "" {
 			v.UnderlayTunnel, v.UnderlayTunnelDevice = tun, tun+"0"
 		}

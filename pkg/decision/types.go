@@ -1,6 +1,6 @@
 package decision
 
-import "github.com/offload-overlay/offload-overlay/pkg/offload"
+import "github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 
 // Mode is a datapath towards one peer (or, as configured, the requested one).
 type Mode string
@@ -29,7 +29,7 @@ type Config struct {
 // JSON form is how the agent records each pair's inputs for doctor
 // (pkg/state/peerstate).
 type Side struct {
-	Verdict offload.Verdict `json:"verdict"`
+	Verdict offloadtypes.Verdict `json:"verdict"`
 	// Encaps are the tunnel kinds this node's kernel can create ("vxlan", "geneve").
 	Encaps []string `json:"encaps"`
 	// UplinkMTU is the MTU of the node's egress device towards the peer.

@@ -4,15 +4,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // Both ends' views of a pair, as each agent publishes them: the route to
 // the other's node IP (on-link or through a gateway, and on which device)
 // and the walk below that device.
 var (
-	vxTunnel = func(dev string) offload.Verdict {
-		return offload.Verdict{UnderlayTunnel: "vxlan", UnderlayTunnelDevice: dev, Blocker: dev + " (vxlan): tx-udp_tnl-segmentation off [fixed]"}
+	vxTunnel = func(dev string) offloadtypes.Verdict {
+		return offloadtypes.Verdict{UnderlayTunnel: "vxlan", UnderlayTunnelDevice: dev, Blocker: dev + " (vxlan): tx-udp_tnl-segmentation off [fixed]"}
 	}
 	onLinkVia = func(dev string) View { return View{Known: true, OnLink: true, Egress: dev} }
 	gwVia     = func(gw, dev string) View { return View{Known: true, Gateway: gw, Egress: dev} }
@@ -21,7 +21,7 @@ var (
 
 // viewed is one end; carries means its default route carries the other's
 // pod CIDR (the common case in generated topologies).
-func viewed(v offload.Verdict, view View, carries, probe bool, mtu int) Side {
+func viewed(v offloadtypes.Verdict, view View, carries, probe bool, mtu int) Side {
 	return Side{Verdict: v, Encaps: []string{"vxlan"}, UplinkMTU: mtu, View: view,
 		UnderlayCarriesPeerPodCIDR: carries, CarriedByDefault: carries, NativeProbeOK: probe}
 }

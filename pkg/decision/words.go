@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // Swap returns the same pair seen from the peer: what the peer's agent
@@ -37,9 +37,9 @@ func podCIDR(in Input) string {
 
 func featureFor(in Input) string {
 	if in.IPv6Underlay {
-		return offload.FeatUDPTunnelCsumSeg
+		return offloadtypes.FeatUDPTunnelCsumSeg
 	}
-	return offload.FeatUDPTunnelSeg
+	return offloadtypes.FeatUDPTunnelSeg
 }
 
 func acrossL2Tunnel(in Input) string {
@@ -62,7 +62,7 @@ func tunnelNames(in Input) string {
 	return strings.Join(parts, ", ")
 }
 
-func describeTunnel(v offload.Verdict) string {
+func describeTunnel(v offloadtypes.Verdict) string {
 	if v.UnderlayTunnelDevice == "" {
 		return v.UnderlayTunnel
 	}

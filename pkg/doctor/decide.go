@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
@@ -91,7 +91,7 @@ func decisionOf(cfg decision.Config, in decision.Input, notes []string) Decision
 }
 
 // underlayCarries is the agent's rule 2 and 3 input
-// (datapath.UnderlayCarries) for --peer and --peer-pod-cidr.
+// (linux.UnderlayCarries) for --peer and --peer-pod-cidr.
 func underlayCarries(o Options) (carries, byDefault bool, err error) {
 	p, ok := netaddr.PrefixOf(o.PeerPodCIDR)
 	if !ok {
@@ -101,5 +101,5 @@ func underlayCarries(o Options) (carries, byDefault bool, err error) {
 	if !ok {
 		return false, false, fmt.Errorf("--peer %s: not an address", o.Peer)
 	}
-	return datapath.UnderlayCarries(o.NetNS, peer.Unmap(), p.Masked())
+	return linux.UnderlayCarries(o.NetNS, peer.Unmap(), p.Masked())
 }

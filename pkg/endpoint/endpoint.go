@@ -12,6 +12,10 @@
 // and the endpoint must also be one of the addresses the Kubernetes
 // control plane lists for that Node (status.addresses, which the kubelet
 // writes and the agent's policy forbids the agent to change).
+//
+// The checks here are pure functions of what they are given; package
+// endpointnl reads their kernel inputs (Local, RouteKind) over netlink, so
+// that peer admission in the controller links no netlink.
 package endpoint
 
 import (

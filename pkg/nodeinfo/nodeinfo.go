@@ -4,7 +4,7 @@
 package nodeinfo
 
 import (
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // AnnotationKey holds the JSON-encoded Facts on each Node.
@@ -18,8 +18,8 @@ type Facts struct {
 	Version      int    `json:"v"`
 	AgentVersion string `json:"agentVersion"`
 	// Endpoints are the tunnel endpoints, one per family (node IPs).
-	Endpoints []Endpoint      `json:"endpoints"`
-	Verdict   offload.Verdict `json:"verdict"`
+	Endpoints []Endpoint           `json:"endpoints"`
+	Verdict   offloadtypes.Verdict `json:"verdict"`
 	// Encaps are the tunnel kinds this node's kernel can create.
 	Encaps []string `json:"encaps"`
 	// UplinkMTU is the MTU of the node's uplink.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
-	"github.com/offload-overlay/offload-overlay/pkg/offload"
+	"github.com/offload-overlay/offload-overlay/pkg/offload/offloadtypes"
 )
 
 // EgressView is one route shape this node uses towards some of its peers:
@@ -24,11 +24,11 @@ type EgressView struct {
 	// MTU is the smallest MTU on the way (hops' devices, route metric).
 	MTU int `json:"mtu"`
 	// Verdict is the offload walk below the device, without its reasons.
-	Verdict offload.Verdict `json:"verdict"`
+	Verdict offloadtypes.Verdict `json:"verdict"`
 }
 
 // ViewOf is the published form of e.
-func ViewOf(e *offload.Egress) EgressView {
+func ViewOf(e *offloadtypes.Egress) EgressView {
 	v := EgressView{Device: e.Device, Kind: e.Kind, OnLink: e.AllOnLink(), MTU: e.MTU, Verdict: e.Verdict}
 	v.Verdict.Reasons = nil
 	if e.Gateway != nil {

@@ -34,4 +34,9 @@
 // ProbeEncaps creates each overlay tunnel kind once per process in a scratch
 // namespace, because a monolithic kernel without geneve only says so when
 // asked to create one ("Unknown device type").
+//
+// What it concludes (Verdict, Path, Device, Features, SegmentationFor, the
+// lab ratios) is defined in offloadtypes, which reads no kernel, so that
+// the controller and the decision link no netlink; the names are
+// re-exported here (types.go).
 package offload

@@ -17,17 +17,6 @@ import (
 // built in nor loadable.
 var ErrKindUnsupported = errors.New("kernel cannot create this link kind")
 
-// EncapKinds are the overlay tunnel kinds the datapath may use.
-var EncapKinds = []string{"vxlan", "geneve"}
-
-// EncapSupport is the probe result for one encapsulation kind.
-type EncapSupport struct {
-	Kind string `json:"kind"`
-	OK   bool   `json:"ok"`
-	// Error says why the kind is unusable (nil when OK).
-	Error error `json:"-"`
-}
-
 var (
 	probeOnce   sync.Once
 	probeResult []EncapSupport

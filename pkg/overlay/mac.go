@@ -1,19 +1,12 @@
 package overlay
 
 import (
-	"crypto/sha256"
 	"net"
 	"net/netip"
+
+	"github.com/offload-overlay/offload-overlay/pkg/overlay/vtep"
 )
 
-// VTEPMAC returns the MAC address of this node's tunnel device for nodeIP.
-// It is a locally administered unicast address derived from the node IP, so
-// it is stable across agent restarts and device recreation, and distinct
-// (with overwhelming probability) between nodes.
-func VTEPMAC(nodeIP netip.Addr) net.HardwareAddr {
-	ip16 := nodeIP.As16()
-	sum := sha256.Sum256(append([]byte("offload-overlay vtep "), ip16[:]...))
-	mac := net.HardwareAddr(sum[:6])
-	mac[0] = (mac[0] &^ 0x01) | 0x02 // unicast, locally administered
-	return mac
-}
+// VTEPMAC returns the MAC address of this node's tunnel device for nodeIP
+// (vtep.MAC: derived from the node IP, stable across restarts).
+func VTEPMAC(nodeIP netip.Addr) net.HardwareAddr { return vtep.MAC(nodeIP) }

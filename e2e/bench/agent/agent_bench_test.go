@@ -33,7 +33,9 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/coreapi"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/bgp"
+	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/nodeinfo"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
@@ -184,17 +186,17 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 		Decision:     decision.Config{Mode: decision.ModeAuto, UnderlayRoutesPodCIDRs: false},
 		ResyncPeriod: time.Hour, ProbePeriod: time.Hour}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	kernel, err := datapath.New(datapath.Config{NetNS: netns, VNI: 1, Port: 4789, Log: log})
+	kernel, err := linux.New(linux.Config{NetNS: netns, VNI: 1, Port: 4789, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = datapath.CleanupNode(kernel, stateDir) })
+	b.Cleanup(func() { _ = linux.CleanupNode(kernel, stateDir) })
 	reg := prometheus.NewRegistry()
 	client, err := coreapi.NewForConfig(env.Config) // the binary's client
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := agent.New(cfg, agent.Deps{Nodes: client.Nodes(), Events: client.Events(), Kernel: kernel, Decide: decision.Decide, Registry: reg, Log: log})
+	a, err := agent.New(cfg, agent.Deps{Nodes: client.Nodes(), Events: client.Events(), Kernel: kernel, BGP: newSpeaker, Decide: decision.Decide, Registry: reg, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -264,7 +266,7 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 		change.Round(time.Millisecond), inc1.count-inc0.count, (inc1.sum-inc0.sum)*1000, nPeers, w1-w0, r1-r0)
 	cancel()
 	<-done
-	if err := datapath.CleanupNode(kernel, stateDir); err != nil {
+	if err := linux.CleanupNode(kernel, stateDir); err != nil {
 		b.Fatal(err)
 	}
 	for _, bin := range agentBinaries(b) {
@@ -394,4 +396,11 @@ func procMem(pid int) (rss, hwm string) {
 		}
 	}
 	return rss, hwm
+}
+
+// newSpeaker is the binary's BGP speaker (agent.NewSpeaker); the bench
+// configures no BGP peer, so it never starts.
+func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session)) (agent.Speaker, prometheus.Collector) {
+	m := bgp.NewManager(log, onSession)
+	return m, bgp.NewCollector(m.Speaker)
 }

@@ -1,5 +1,5 @@
 // Package netnstest holds the few helpers the privileged tests of pkg/agent
-// and pkg/datapath share: skip unless root, named throwaway network
+// and pkg/datapath/linux share: skip unless root, named throwaway network
 // namespaces removed at cleanup, running ip(8) commands, and a
 // goroutine-safe log sink.
 package netnstest

@@ -96,3 +96,14 @@ type Route struct {
 	NextHop netip.Addr   `json:"nextHop"`
 	Peer    netip.Addr   `json:"peer"`
 }
+
+// Status is the speaker's state as the agent publishes it and doctor shows
+// it (bgp.Manager.Status).
+type Status struct {
+	Enabled bool
+	// Announcing: at least one session is established and the speaker
+	// announces at least one pod CIDR on it (Side.BGPAnnounced).
+	Announcing bool
+	Announced  []netip.Prefix
+	Sessions   []Session
+}

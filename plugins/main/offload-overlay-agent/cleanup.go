@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 )
 
 // runCleanup removes what the agent created on this node: masquerade
@@ -21,9 +21,9 @@ func runCleanup(args []string) int {
 		fmt.Fprintf(os.Stderr, "offload-overlay-agent cleanup: %v\n", err)
 		return 2
 	}
-	k, err := datapath.New(datapath.Config{Masq: datapath.IPTablesMasq{}})
+	k, err := linux.New(linux.Config{Masq: linux.IPTablesMasq{}})
 	if err == nil {
-		err = datapath.CleanupNode(k, cfg.StateDir)
+		err = linux.CleanupNode(k, cfg.StateDir)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "offload-overlay-agent cleanup: %v\n", err)

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/offload-overlay/offload-overlay/pkg/agent"
 	"github.com/offload-overlay/offload-overlay/pkg/agent/config"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
@@ -35,7 +34,7 @@ func runAgent(args []string) int {
 	} else if marked {
 		log.Warn("previous agent process did not stop cleanly: node not ready until this one converges")
 	}
-	if err := agent.Main(ctx, cfg, log); err != nil && !errors.Is(err, context.Canceled) {
+	if err := runNode(ctx, cfg, log); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("agent failed", "err", err)
 		if err := state.MarkNotReady(cfg.StateDir, cfg.NodeName, "agent exited: "+err.Error()); err != nil {
 			log.Error("marking node state not ready", "err", err)

@@ -1,4 +1,4 @@
-package datapath_test
+package linux_test
 
 import (
 	"net/netip"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -36,7 +37,7 @@ func TestEnsureNodeRemovesStaleProbeRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := datapath.New(datapath.Config{NetNS: nsA, VNI: 1, Port: 4789})
+	k, err := linux.New(linux.Config{NetNS: nsA, VNI: 1, Port: 4789})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package datapath_test
+package linux_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
@@ -234,7 +235,7 @@ func convergeVXLAN(t *testing.T, l *dplab.Lab) []*rpNode {
 // converges node setup and paths.
 func restartKernel(t *testing.T, n *rpNode) {
 	t.Helper()
-	k, err := datapath.New(datapath.Config{NetNS: n.NS, VNI: 1, Port: 4789})
+	k, err := linux.New(linux.Config{NetNS: n.NS, VNI: 1, Port: 4789})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package datapath
+package linux
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func (k *kernel) ProbeNative(ctx context.Context, src, dst, gw netip.Addr, devIn
 // probeICMP checks that dst (the peer's probe address inside its pod CIDR)
 // answers natively through the underlay next hop gw: a host route to dst
 // via gw, sourced from our own probe address, then ICMP echo requests from
-// src to dst. The route is removed afterwards. See doc.go.
+// src to dst. The route is removed afterwards. See pkg/agent/doc.go.
 // Equivalent to:
 //
 //	ip route replace $dst/32 via $gw dev $uplink src $src proto 0x50

@@ -1,4 +1,4 @@
-package datapath
+package linux
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/netaddr"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
@@ -24,12 +25,12 @@ import (
 // MACs it returns (overlay.VTEPMAC of each node IP) are the devices' MACs
 // whether or not they exist yet, so peers can decide VXLAN before the
 // first path. The resync repeats the device and address steps (repairNode).
-func (k *kernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
+func (k *kernel) EnsureNode(local datapath.LocalNode, up datapath.Uplink) (datapath.NodeSetup, error) {
 	if k.conv == nil {
 		// First call, before any probe runs: a probe route a killed agent
 		// left would keep steering the peer's probe address natively.
 		if err := k.removeProbeRoutes(); err != nil {
-			return NodeSetup{}, err
+			return datapath.NodeSetup{}, err
 		}
 	}
 	k.adoptDevices(local)
@@ -53,15 +54,15 @@ func (k *kernel) EnsureNode(local LocalNode, up Uplink) (NodeSetup, error) {
 
 // nodeSetup is what EnsureNode was last asked for, kept for repairNode.
 type nodeSetup struct {
-	local LocalNode
-	up    Uplink
+	local datapath.LocalNode
+	up    datapath.Uplink
 	links peers.Links
 }
 
 // adoptDevices marks the families whose VXLAN device already exists (an
 // agent restart) as wanted, so the device keeps being repaired.
 // Equivalent to: ip link show oo-vxlan4; ip link show oo-vxlan6
-func (k *kernel) adoptDevices(local LocalNode) {
+func (k *kernel) adoptDevices(local datapath.LocalNode) {
 	for _, ip := range local.IPs {
 		if _, err := k.h.LinkByName(overlay.DeviceName(overlay.KindVXLAN, netaddr.Family(ip))); err == nil {
 			k.vxlanFams[netaddr.Index(ip)] = true
@@ -71,7 +72,7 @@ func (k *kernel) adoptDevices(local LocalNode) {
 
 // wantVXLAN marks the families of paths' VXLAN paths as needing their
 // device; changed says whether a family was new.
-func (k *kernel) wantVXLAN(paths []Path) (changed bool) {
+func (k *kernel) wantVXLAN(paths []datapath.Path) (changed bool) {
 	for _, p := range paths {
 		if p.Mode != decision.ModeVXLAN {
 			continue
@@ -86,8 +87,8 @@ func (k *kernel) wantVXLAN(paths []Path) (changed bool) {
 // ensureDevices converges the VXLAN device of each wanted node-IP family
 // and its VTEP address; it writes nothing when both are as wanted. Every
 // family's VTEP MAC is returned, device or not.
-func (k *kernel) ensureDevices(local LocalNode, up Uplink) (NodeSetup, peers.Links, error) {
-	var setup NodeSetup
+func (k *kernel) ensureDevices(local datapath.LocalNode, up datapath.Uplink) (datapath.NodeSetup, peers.Links, error) {
+	var setup datapath.NodeSetup
 	links := peers.Links{Uplink4: up.Index, Uplink6: up.Index}
 	for _, ip := range local.IPs {
 		setup.VTEPMACs[netaddr.Index(ip)] = overlay.VTEPMAC(ip)
@@ -160,10 +161,10 @@ func (k *kernel) ensureLinks(why string) error {
 
 // ensureProbeAddrs puts the first host address of each pod CIDR on lo as
 // a host address, so every node answers ICMP inside its own pod CIDR (the
-// native probe's target; see doc.go). Addresses already there are not
+// native probe's target; see pkg/agent/doc.go). Addresses already there are not
 // rewritten (a restart makes no address change).
 // Equivalent to: ip addr replace 10.244.1.1/32 dev lo
-func (k *kernel) ensureProbeAddrs(local LocalNode) error {
+func (k *kernel) ensureProbeAddrs(local datapath.LocalNode) error {
 	lo, err := k.h.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("looking up lo: %w", err)

@@ -1,4 +1,4 @@
-package datapath
+package linux
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package endpoint
+package endpointnl
 
 import (
 	"crypto/rand"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/offload-overlay/offload-overlay/pkg/endpoint"
 )
 
 // TestRouteKinds: the kernel's own verdicts, read in a throwaway netns
@@ -53,11 +55,11 @@ func TestRouteKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	for ep, want := range map[string]RouteKind{
-		"192.168.78.5": Unicast, "198.51.100.7": Unicast, "fd78::5": Unicast,
-		"192.168.78.1": LocalRoute, "fd78::1": LocalRoute, "192.168.78.255": Broadcast,
-		"203.0.113.7": Unreachable, "203.0.113.70": Blackhole, "203.0.113.130": Prohibit,
-		"8.8.8.8": Unreachable, // no default route
+	for ep, want := range map[string]endpoint.RouteKind{
+		"192.168.78.5": endpoint.Unicast, "198.51.100.7": endpoint.Unicast, "fd78::5": endpoint.Unicast,
+		"192.168.78.1": endpoint.LocalRoute, "fd78::1": endpoint.LocalRoute, "192.168.78.255": endpoint.Broadcast,
+		"203.0.113.7": endpoint.Unreachable, "203.0.113.70": endpoint.Blackhole, "203.0.113.130": endpoint.Prohibit,
+		"8.8.8.8": endpoint.Unreachable, // no default route
 	} {
 		got, err := Route(h, netip.MustParseAddr(ep))
 		if err != nil || got != want {
@@ -68,11 +70,11 @@ func TestRouteKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Check(netip.MustParseAddr("192.168.78.255"), []netip.Addr{netip.MustParseAddr("192.168.78.255")}, l, Broadcast); err == nil ||
+	if err := endpoint.Check(netip.MustParseAddr("192.168.78.255"), []netip.Addr{netip.MustParseAddr("192.168.78.255")}, l, endpoint.Broadcast); err == nil ||
 		!strings.Contains(err.Error(), "broadcast address of this node's subnet 192.168.78.0/24") {
 		t.Errorf("broadcast from the kernel's view: %v", err)
 	}
-	if err := Check(netip.MustParseAddr("fd78::1"), []netip.Addr{netip.MustParseAddr("fd78::1")}, l, LocalRoute); err == nil ||
+	if err := endpoint.Check(netip.MustParseAddr("fd78::1"), []netip.Addr{netip.MustParseAddr("fd78::1")}, l, endpoint.LocalRoute); err == nil ||
 		!strings.Contains(err.Error(), "address of this node") {
 		t.Errorf("own ipv6 from the kernel's view: %v", err)
 	}

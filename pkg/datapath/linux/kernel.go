@@ -1,4 +1,4 @@
-package datapath
+package linux
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 )
@@ -47,7 +48,7 @@ type kernel struct {
 }
 
 // New opens a netlink handle in cfg.NetNS (or the current namespace).
-func New(cfg Config) (Kernel, error) {
+func New(cfg Config) (datapath.Kernel, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}

@@ -1,4 +1,4 @@
-package offload
+package offloadtypes
 
 // Verdict is what the offload inspection concludes about one node's egress
 // path: can this node hand a whole UDP-tunnel super-packet to the hardware

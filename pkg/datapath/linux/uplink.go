@@ -1,4 +1,4 @@
-package datapath
+package linux
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 	"github.com/vishvananda/netlink"
@@ -15,28 +16,28 @@ import (
 // InspectUplink inspects the device that holds the first node IP (or the
 // --iface override): the VXLAN devices send through it and native routes
 // leave by it.
-func (k *kernel) InspectUplink(local LocalNode) (Uplink, error) {
+func (k *kernel) InspectUplink(local datapath.LocalNode) (datapath.Uplink, error) {
 	iface := k.cfg.Iface
 	if iface == "" && len(local.IPs) > 0 {
 		name, err := k.deviceWith(local.IPs[0])
 		if err != nil {
-			return Uplink{}, err
+			return datapath.Uplink{}, err
 		}
 		iface = name
 	}
 	p, err := offload.InspectIn(k.cfg.NetNS, offload.Target{Iface: iface, Via: k.gatewayOf(iface, local)})
 	if err != nil {
-		return Uplink{}, fmt.Errorf("inspecting uplink %q: %w", iface, err)
+		return datapath.Uplink{}, fmt.Errorf("inspecting uplink %q: %w", iface, err)
 	}
 	if len(p.Devices) == 0 {
-		return Uplink{}, fmt.Errorf("inspecting uplink %q: no device found", iface)
+		return datapath.Uplink{}, fmt.Errorf("inspecting uplink %q: no device found", iface)
 	}
 	top := p.Devices[0]
 	l, err := k.h.LinkByName(top.Name)
 	if err != nil {
-		return Uplink{}, fmt.Errorf("looking up uplink %s: %w", top.Name, err)
+		return datapath.Uplink{}, fmt.Errorf("looking up uplink %s: %w", top.Name, err)
 	}
-	up := Uplink{Name: top.Name, Index: l.Attrs().Index, MTU: top.MTU, Verdict: offload.VerdictOf(p)}
+	up := datapath.Uplink{Name: top.Name, Index: l.Attrs().Index, MTU: top.MTU, Verdict: offload.VerdictOf(p)}
 	up.GSOMaxSize, up.GROMaxSize = bigTCPSizes(top, local)
 	return up, nil
 }
@@ -45,7 +46,7 @@ func (k *kernel) InspectUplink(local LocalNode) (Uplink, error) {
 // family (nil: none): off-link peers, the ones VXLAN carries, are reached
 // through it, so a bridge uplink is walked through the port behind it.
 // Equivalent to: `ip route show default dev $iface`.
-func (k *kernel) gatewayOf(iface string, local LocalNode) net.IP {
+func (k *kernel) gatewayOf(iface string, local datapath.LocalNode) net.IP {
 	if len(local.IPs) == 0 {
 		return nil
 	}
@@ -85,7 +86,7 @@ func isDefaultDst(d *net.IPNet) bool {
 
 // bigTCPSizes returns the GSO/GRO sizes the uplink accepts for every pod
 // family this node has (IPv4 BIG TCP has its own limits, gso_ipv4_max_size).
-func bigTCPSizes(d offload.Device, local LocalNode) (gso, gro int) {
+func bigTCPSizes(d offload.Device, local datapath.LocalNode) (gso, gro int) {
 	gso, gro = int(d.GSOMaxSize), int(d.GROMaxSize)
 	if _, ok := local.PodCIDR(4); ok {
 		gso, gro = min(gso, int(d.GSOIPv4MaxSize)), min(gro, int(d.GROIPv4MaxSize))
@@ -118,10 +119,10 @@ func (k *kernel) Encaps() ([]string, error) { return offload.ProbeEncaps() }
 // RouteTo resolves the egress towards dst (offload.EgressCache: the walk
 // below a hop set is shared by every peer using it).
 // Equivalent to: ip route get $dst (and fibmatch for ECMP next hops)
-func (k *kernel) RouteTo(dst netip.Addr) (Route, error) {
+func (k *kernel) RouteTo(dst netip.Addr) (datapath.Route, error) {
 	e, err := k.egressTo(dst)
 	if err != nil {
-		return Route{}, err
+		return datapath.Route{}, err
 	}
 	return routeOf(e), nil
 }
@@ -140,8 +141,8 @@ func (k *kernel) egressTo(dst netip.Addr) (*offload.Egress, error) {
 // ForgetRoutes drops the cached walks, links and route tables.
 func (k *kernel) ForgetRoutes() { k.egress = nil }
 
-func routeOf(e *offload.Egress) Route {
-	r := Route{DeviceIndex: e.Index, Device: e.Device, Kind: e.Kind, OnLink: e.AllOnLink(), MTU: e.MTU, Verdict: e.Verdict}
+func routeOf(e *offload.Egress) datapath.Route {
+	r := datapath.Route{DeviceIndex: e.Index, Device: e.Device, Kind: e.Kind, OnLink: e.AllOnLink(), MTU: e.MTU, Verdict: e.Verdict}
 	if gw, ok := netip.AddrFromSlice(e.Gateway); ok {
 		r.Gateway = gw.Unmap()
 	}

@@ -1,4 +1,4 @@
-package datapath_test
+package linux_test
 
 import (
 	"net/netip"
@@ -8,7 +8,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/offload-overlay/offload-overlay/internal/testenv/dplab"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
@@ -41,10 +41,10 @@ func TestCleanupRemovesEverything(t *testing.T) {
 		if err := masq.Ensure(masq.Config{PodCIDRs: []netip.Prefix{n.PodCIDR4, n.PodCIDR6}}); err != nil {
 			return err
 		}
-		if err := datapath.Cleanup(); err != nil {
+		if err := linux.Cleanup(); err != nil {
 			return err
 		}
-		return datapath.Cleanup()
+		return linux.Cleanup()
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package datapath_test
+package linux_test
 
 import (
 	"net"
@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/offload-overlay/offload-overlay/pkg/decision"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 )
@@ -37,7 +38,7 @@ func TestTunnelDeviceIsLazy(t *testing.T) {
 	uplink := datapath.Uplink{Name: "a0", Index: up.Attrs().Index, MTU: up.Attrs().MTU}
 	local := datapath.LocalNode{Name: "a", IPs: []netip.Addr{netip.MustParseAddr("192.168.77.1")},
 		PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.1.0/24")}}
-	k, err := datapath.New(datapath.Config{NetNS: nsA, VNI: 1, Port: 4789})
+	k, err := linux.New(linux.Config{NetNS: nsA, VNI: 1, Port: 4789})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestTunnelDeviceIsLazy(t *testing.T) {
 	if got := output("ip", "-n", a, "route", "show", "10.244.3.0/24"); !strings.Contains(got, "oo-vxlan4") {
 		t.Errorf("VXLAN path not routed via oo-vxlan4: %q", got)
 	}
-	k2, err := datapath.New(datapath.Config{NetNS: nsA, VNI: 1, Port: 4789})
+	k2, err := linux.New(linux.Config{NetNS: nsA, VNI: 1, Port: 4789})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,9 @@
-package endpoint
+// Package endpointnl reads what package endpoint's checks need from the
+// kernel, over netlink: this node's addresses and subnets (ReadLocal) and
+// how the kernel routes to an address (Route). It is apart from package
+// endpoint so that peer admission, in the controller, links no netlink;
+// the datapath (its EndpointChecker) calls both.
+package endpointnl
 
 import (
 	"errors"
@@ -8,16 +13,18 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/offload-overlay/offload-overlay/pkg/endpoint"
 )
 
 // ReadLocal lists this node's addresses and connected subnets.
 // Equivalent to: ip -o addr show
-func ReadLocal(h *netlink.Handle) (Local, error) {
+func ReadLocal(h *netlink.Handle) (endpoint.Local, error) {
 	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
 	if err != nil {
-		return Local{}, fmt.Errorf("listing local addresses: %w", err)
+		return endpoint.Local{}, fmt.Errorf("listing local addresses: %w", err)
 	}
-	var l Local
+	var l endpoint.Local
 	for _, a := range addrs {
 		ip, ok := netip.AddrFromSlice(a.IP)
 		if !ok {
@@ -36,41 +43,41 @@ func ReadLocal(h *netlink.Handle) (Local, error) {
 // the matching route is unreachable, blackhole or prohibit report that
 // kind, not an error.
 // Equivalent to: ip route get $ep
-func Route(h *netlink.Handle, ep netip.Addr) (RouteKind, error) {
+func Route(h *netlink.Handle, ep netip.Addr) (endpoint.RouteKind, error) {
 	rs, err := h.RouteGet(net.IP(ep.AsSlice()))
 	switch {
 	case errors.Is(err, unix.EHOSTUNREACH), errors.Is(err, unix.ENETUNREACH):
-		return Unreachable, nil
+		return endpoint.Unreachable, nil
 	case errors.Is(err, unix.EINVAL):
-		return Blackhole, nil
+		return endpoint.Blackhole, nil
 	case errors.Is(err, unix.EACCES):
-		return Prohibit, nil
+		return endpoint.Prohibit, nil
 	case err != nil:
 		return "", fmt.Errorf("route lookup of %s: %w", ep, err)
 	case len(rs) == 0:
-		return Unreachable, nil
+		return endpoint.Unreachable, nil
 	}
 	return kindOf(rs[0].Type), nil
 }
 
-func kindOf(t int) RouteKind {
+func kindOf(t int) endpoint.RouteKind {
 	switch t {
 	case unix.RTN_UNICAST:
-		return Unicast
+		return endpoint.Unicast
 	case unix.RTN_LOCAL:
-		return LocalRoute
+		return endpoint.LocalRoute
 	case unix.RTN_BROADCAST:
-		return Broadcast
+		return endpoint.Broadcast
 	case unix.RTN_MULTICAST:
-		return Multicast
+		return endpoint.Multicast
 	case unix.RTN_ANYCAST:
-		return Anycast
+		return endpoint.Anycast
 	case unix.RTN_UNREACHABLE:
-		return Unreachable
+		return endpoint.Unreachable
 	case unix.RTN_BLACKHOLE:
-		return Blackhole
+		return endpoint.Blackhole
 	case unix.RTN_PROHIBIT:
-		return Prohibit
+		return endpoint.Prohibit
 	}
-	return Other
+	return endpoint.Other
 }

@@ -1,4 +1,4 @@
-package datapath
+package linux
 
 import (
 	"errors"
@@ -7,16 +7,17 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/peers"
 )
 
 // ApplyPaths programs changed paths one by one (O(1) netlink calls each).
-// A path the kernel refuses fails alone (a *peers.PeerError named by its
-// key, see FailedPaths); the others are programmed.
-func (k *kernel) ApplyPaths(upsert, remove []Path) error {
+// A path the kernel refuses fails alone (a *datapath.PathError named by
+// its key, see datapath.FailedPaths); the others are programmed.
+func (k *kernel) ApplyPaths(upsert, remove []datapath.Path) error {
 	if k.wantVXLAN(upsert) {
 		if err := k.ensureLinks("first VXLAN path: tunnel device created"); err != nil {
-			return fmt.Errorf("creating the tunnel device: %w", err)
+			return asPathErrors(fmt.Errorf("creating the tunnel device: %w", err))
 		}
 	}
 	var errs []error
@@ -48,10 +49,10 @@ func (k *kernel) ApplyPaths(upsert, remove []Path) error {
 // drift: in that order, so routes and neighbours the kernel flushed with a
 // deleted VTEP address come back after the address. Paths the kernel
 // refuses fail alone, as in ApplyPaths.
-func (k *kernel) ResyncPaths(all []Path) error {
+func (k *kernel) ResyncPaths(all []datapath.Path) error {
 	k.wantVXLAN(all)
 	if err := k.repairNode(); err != nil {
-		return fmt.Errorf("repairing tunnel devices and addresses: %w", err)
+		return asPathErrors(fmt.Errorf("repairing tunnel devices and addresses: %w", err))
 	}
 	ps := make([]peers.Peer, 0, len(all))
 	for _, p := range all {
@@ -76,19 +77,19 @@ func (k *kernel) ResyncPaths(all []Path) error {
 	return pathErrors(failed)
 }
 
-// FailedPaths separates, in an error of ApplyPaths or ResyncPaths, the
-// paths the kernel refused (by Path.Key) from a failure of the node as a
-// whole (rest): the controller keeps the node going past the first and
-// retries those paths alone.
-func FailedPaths(err error) (failed map[string]error, rest error) {
-	return peers.SplitErrors(err)
+// asPathErrors names the converger's per-peer refusals inside err (a
+// device recreation re-points, and so resyncs, every peer) as
+// datapath.PathErrors, which is how datapath.FailedPaths finds them.
+func asPathErrors(err error) error {
+	failed, rest := peers.SplitErrors(err)
+	return errors.Join(pathErrors(failed), rest)
 }
 
 // pathErrors joins per-path errors in key order (nil for none).
 func pathErrors(failed map[string]error) error {
 	var errs []error
 	for _, key := range slices.Sorted(maps.Keys(failed)) {
-		errs = append(errs, &peers.PeerError{Peer: key, Err: failed[key]})
+		errs = append(errs, &datapath.PathError{Key: key, Err: failed[key]})
 	}
 	return errors.Join(errs...)
 }
@@ -102,7 +103,7 @@ func (k *kernel) logSkipped(rep peers.Report) {
 // toPeer maps one path (peer and family) to a converger peer named by the
 // path key, so the two families of a dual-stack peer may take different
 // modes and are added and removed independently.
-func toPeer(p Path) peers.Peer {
+func toPeer(p datapath.Path) peers.Peer {
 	ep := peers.Endpoint{NodeIP: p.PeerIP, VTEPMAC: p.PeerMAC, NextHop: p.Via, Dev: p.DevIndex}
 	return peers.Peer{Name: p.Key(), Mode: p.Mode, PodCIDRs: []netip.Prefix{p.PodCIDR}, Endpoints: []peers.Endpoint{ep}}
 }

@@ -1,11 +1,11 @@
-package datapath_test
+package linux_test
 
 import (
 	"net/netip"
 	"testing"
 
 	"github.com/offload-overlay/offload-overlay/internal/testenv/offloadtest"
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 )
 
 // TestUnderlayCarries: towards an off-link peer behind the VXLAN underlay
@@ -22,7 +22,7 @@ func TestUnderlayCarries(t *testing.T) {
 		cidr netip.Prefix
 		want bool
 	}{{pods, true}, {other, false}} {
-		got, _, err := datapath.UnderlayCarries(n, peer, c.cidr)
+		got, _, err := linux.UnderlayCarries(n, peer, c.cidr)
 		if err != nil || got != c.want {
 			t.Errorf("UnderlayCarries(vx0, %s) = %v, %v; want %v", c.cidr, got, err, c.want)
 		}

@@ -1,9 +1,10 @@
-package datapath
+package linux
 
 import (
 	"net/netip"
 
 	"github.com/offload-overlay/offload-overlay/pkg/endpoint"
+	"github.com/offload-overlay/offload-overlay/pkg/endpoint/endpointnl"
 )
 
 // EndpointChecker reads this node's addresses and connected subnets once
@@ -12,12 +13,12 @@ import (
 // not a subnet's network or broadcast address, routed as unicast.
 // Equivalent to: ip -o addr show; ip route get $ep
 func (k *kernel) EndpointChecker() (func(netip.Addr) error, error) {
-	local, err := endpoint.ReadLocal(k.h)
+	local, err := endpointnl.ReadLocal(k.h)
 	if err != nil {
 		return nil, err
 	}
 	return func(ip netip.Addr) error {
-		kind, err := endpoint.Route(k.h, ip)
+		kind, err := endpointnl.Route(k.h, ip)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package datapath_test
+package linux_test
 
 import (
 	"os/exec"

@@ -1,4 +1,4 @@
-package datapath_test
+package linux_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offload-overlay/offload-overlay/pkg/datapath"
+	"github.com/offload-overlay/offload-overlay/pkg/datapath/linux"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -39,7 +39,7 @@ func TestNativeProbe(t *testing.T) {
 		run(t, append([]string{"ip", "-n"}, cmd...)...)
 	}
 	run(t, "ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-	k, err := datapath.New(datapath.Config{NetNS: nsA})
+	k, err := linux.New(linux.Config{NetNS: nsA})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package datapath
+package linux
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/offload-overlay/offload-overlay/pkg/datapath"
 	"github.com/offload-overlay/offload-overlay/pkg/firewall"
 	"github.com/offload-overlay/offload-overlay/pkg/masq"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
@@ -65,7 +66,7 @@ func (k *kernel) Cleanup(podCIDRs []netip.Prefix) error {
 // routes and addresses, the state file (whose pod CIDRs name the probe
 // addresses) and the peers file.
 // Equivalent to `offload-overlay-agent cleanup`.
-func CleanupNode(k Kernel, stateDir string) error {
+func CleanupNode(k datapath.Kernel, stateDir string) error {
 	var podCIDRs []netip.Prefix
 	s, err := state.Read(stateDir)
 	switch {
