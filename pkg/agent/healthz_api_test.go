@@ -25,8 +25,9 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/state"
 )
 
-// healthNSPrefix names this file's namespaces apart from the package's.
-const healthNSPrefix = "oi-"
+// oiPrefix names the namespaces of the healthz and policy rule tests apart
+// from the package's (nsPrefix).
+const oiPrefix = "oi-"
 
 // TestHealthzStartupWindow: /healthz is the liveness probe, so a stuck
 // agent must fail it and be restarted, but not before the kubelet had a
@@ -109,8 +110,8 @@ func TestHealthzStartupWindow(t *testing.T) {
 // node IP on a veth in its namespace (its agent converges alone).
 func healthNodes(t *testing.T, admin kubernetes.Interface) (stuck, ok cnins.NetNS) {
 	t.Helper()
-	_, stuck = netnstest.Add(t, healthNSPrefix, "stuck")
-	okName, ok := netnstest.Add(t, healthNSPrefix, "ok")
+	_, stuck = netnstest.Add(t, oiPrefix, "stuck")
+	okName, ok := netnstest.Add(t, oiPrefix, "ok")
 	for _, c := range [][]string{
 		{"link", "add", "oi0", "type", "veth", "peer", "name", "oi1"},
 		{"addr", "add", "192.168.79.1/24", "dev", "oi0"},
