@@ -96,9 +96,10 @@
 // direction, and each agent publishes its result per peer in its
 // annotation (nativeProbe). The decision picks native only when both ends
 // report success. Probes run when a new off-link peer appears, on the probe
-// timer (--probe-period), and after an underlay route change (a route
-// monitor, `ip monitor route`, ignoring our own routes, also refreshes the
-// cached route lookups); a changed result republishes the annotation and
+// timer (--probe-period), and after an underlay route or policy rule
+// change (a monitor, `ip monitor route rule`, ignoring our own routes, also
+// refreshes the cached route lookups: a rule can change the route to a
+// peer without any route changing); a changed result republishes the annotation and
 // re-decides the pair. Up to 16 probes run at once. A restarted agent
 // starts from the results its previous instance published, so a restart
 // does not flap native pairs to VXLAN while the first round runs. The probe is skipped when the operator already

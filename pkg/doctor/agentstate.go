@@ -29,6 +29,9 @@ type AgentPath struct {
 	MTU       int           `json:"mtu"`
 	Rule      int           `json:"rule"`
 	UpdatedAt time.Time     `json:"updatedAt"`
+	// Failed is the kernel's refusal of this path at the agent's last
+	// attempt ("" : programmed).
+	Failed string `json:"failed,omitempty"`
 }
 
 // PeerDecision is one line of the peers list (no --peer, peers file present).
@@ -43,6 +46,9 @@ type PeerDecision struct {
 	// AgentMode is the mode the agent programmed, when it differs from Mode
 	// (this node's kernel or doctor's flags changed since).
 	AgentMode decision.Mode `json:"agentMode,omitempty"`
+	// Failed is the kernel's refusal of this path at the agent's last
+	// attempt ("" : programmed); see Report.FailedPaths.
+	Failed string `json:"failed,omitempty"`
 }
 
 // agentState is the agent's peers file, or why there is none.
@@ -89,7 +95,7 @@ func (s agentState) apply(o Options, in decision.Input, notes []string) (decisio
 	}
 	in = fromAgent(in.Local, in.OnLink, p, pa)
 	res := decision.Decide(o.Config, in)
-	return in, s.agentNotes(o.Config, in, p, pa, res), &AgentPath{Name: p.Name, Mode: pa.Mode, MTU: pa.MTU, Rule: pa.Rule, UpdatedAt: s.file.UpdatedAt}
+	return in, s.agentNotes(o.Config, in, p, pa, res), &AgentPath{Name: p.Name, Mode: pa.Mode, MTU: pa.MTU, Rule: pa.Rule, UpdatedAt: s.file.UpdatedAt, Failed: pa.Failed}
 }
 
 // fromAgent is the input for one recorded path: the agent's peer side and
@@ -124,6 +130,9 @@ func (s agentState) agentNotes(cfg decision.Config, in decision.Input, p peersta
 	}
 	if res.Mode != pa.Mode {
 		notes = append(notes, fmt.Sprintf("the agent programmed %s (rule %d) for %s", pa.Mode, pa.Rule, pa.PodCIDR))
+	}
+	if n := failedNote(pa); n != "" {
+		notes = append(notes, n)
 	}
 	return notes
 }
@@ -220,7 +229,8 @@ func (s agentState) peersList(cfg decision.Config, local decision.Side) []PeerDe
 	for _, p := range s.file.Peers {
 		for _, pa := range p.Paths {
 			res := decision.Decide(cfg, fromAgent(local, pa.OnLink, p, pa))
-			d := PeerDecision{Name: p.Name, NodeIP: pa.NodeIP, PodCIDR: pa.PodCIDR, Mode: res.Mode, MTU: res.MTU, Rule: res.Rule, Reasons: res.Reasons}
+			d := PeerDecision{Name: p.Name, NodeIP: pa.NodeIP, PodCIDR: pa.PodCIDR, Mode: res.Mode, MTU: res.MTU, Rule: res.Rule, Reasons: res.Reasons,
+				Failed: pa.Failed}
 			if res.Mode != pa.Mode {
 				d.AgentMode = pa.Mode
 			}

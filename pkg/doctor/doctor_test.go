@@ -90,6 +90,10 @@ func goldenCases() []goldenCase {
 				f.Config.UnderlayRoutesPodCIDRs = true
 				return f
 			}},
+		// What the agent left out: an ignored Node and a path the kernel
+		// refused, listed without --peer and named in a --peer decision.
+		goldenCase{name: "veth-agent-problems", underlay: offloadtest.Veth, agent: problemsFile},
+		goldenCase{name: "veth-agent-failed-peer", underlay: offloadtest.Veth, peer: offloadtest.OffLinkPeer, agent: problemsFile},
 	)
 }
 
@@ -116,6 +120,22 @@ func agentFile(both func(decision.Side) decision.Side, peers ...peerstate.Peer) 
 		}
 		return f
 	}
+}
+
+// refusal is the kernel's error the agent recorded for node-c's path.
+const refusal = "adding route 10.244.3.0/24 via 10.9.0.2: invalid argument"
+
+// problemsFile is a peers file with node-b programmed, node-c's path
+// refused by the kernel and two Nodes ignored.
+func problemsFile(local decision.Side) *peerstate.File {
+	failed := agentPath("node-c", offloadtest.OffLinkPeer, "10.244.3.0/24", false, decision.ModeVXLAN, 1450, 4)
+	failed.Paths[0].Failed = refusal
+	f := agentFile(nil, agentPath("node-b", offloadtest.OnLinkPeer, "10.244.2.0/24", true, decision.ModeNative, 1500, 1), failed)(local)
+	f.Ignored = []peerstate.Ignored{
+		{Name: "node-x", Reason: "endpoint 10.0.0.1 is an address of this node"},
+		{Name: "node-y", Reason: "endpoint 10.9.0.77 is not one of the Node's status.addresses"},
+	}
+	return f
 }
 
 // build runs doctor for a case; with an agent state directory, the
@@ -237,6 +257,7 @@ func TestDoctorModes(t *testing.T) {
 		"virtio-like-agent-probed": decision.ModeNative, "vxlan-underlay-agent-carries": decision.ModeNative,
 		"veth-agent-peers": decision.ModeVXLAN, "veth-agent-unknown-peer": decision.ModeVXLAN,
 		"veth-agent-no-file": decision.ModeVXLAN, "veth-agent-other-flags": decision.ModeVXLAN,
+		"veth-agent-problems": decision.ModeVXLAN, "veth-agent-failed-peer": decision.ModeVXLAN,
 	}
 	for _, c := range goldenCases() {
 		b, err := os.ReadFile(filepath.Join("testdata", c.name+".json"))
@@ -283,4 +304,65 @@ func TestDoctorAgentState(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Doctor lists every Node the agent ignored and every path the kernel
+// refused, in JSON and text, and a --peer decision on a refused path says
+// it is not programmed and retried.
+func TestDoctorProblems(t *testing.T) {
+	cases := map[string]goldenCase{}
+	for _, c := range goldenCases() {
+		cases[c.name] = c
+	}
+	t.Run("list", func(t *testing.T) {
+		js, text, r := build(t, cases["veth-agent-problems"])
+		if len(r.Ignored) != 2 || r.Ignored[0].Name != "node-x" || r.Ignored[1].Reason == "" {
+			t.Errorf("ignored %+v, want node-x and node-y with reasons", r.Ignored)
+		}
+		want := doctor.FailedPath{Peer: "node-c", Family: 4, NodeIP: offloadtest.OffLinkPeer.String(), PodCIDR: "10.244.3.0/24",
+			Mode: decision.ModeVXLAN, Error: refusal, Retry: doctor.RetryBackoff}
+		if len(r.FailedPaths) != 1 || r.FailedPaths[0] != want {
+			t.Errorf("failedPaths %+v, want [%+v]", r.FailedPaths, want)
+		}
+		for _, p := range r.Peers {
+			if (p.Failed != "") != (p.Name == "node-c") {
+				t.Errorf("peers[%s].failed %q", p.Name, p.Failed)
+			}
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(js, &doc); err != nil {
+			t.Fatal(err)
+		}
+		ig := doc["ignored"].([]any)[0].(map[string]any)
+		fp := doc["failedPaths"].([]any)[0].(map[string]any)
+		for _, k := range []string{"name", "reason"} {
+			if _, ok := ig[k]; !ok {
+				t.Errorf("ignored[0] lacks key %q", k)
+			}
+		}
+		for _, k := range []string{"peer", "family", "nodeIP", "podCIDR", "mode", "error", "retry"} {
+			if _, ok := fp[k]; !ok {
+				t.Errorf("failedPaths[0] lacks key %q", k)
+			}
+		}
+		for _, s := range []string{"ignored nodes", "node-x: endpoint 10.0.0.1 is an address of this node", "failed paths",
+			"node-c IPv4 " + offloadtest.OffLinkPeer.String() + " (10.244.3.0/24, vxlan): " + refusal, "retried with backoff"} {
+			if !strings.Contains(string(text), s) {
+				t.Errorf("text lacks %q:\n%s", s, text)
+			}
+		}
+	})
+	t.Run("peer", func(t *testing.T) {
+		js, _, r := build(t, cases["veth-agent-failed-peer"])
+		if r.Decision.Agent == nil || r.Decision.Agent.Failed != refusal || !strings.Contains(string(js), "the kernel refused this path") {
+			t.Errorf("decision.agent %+v, want failed %q and a reason:\n%s", r.Decision.Agent, refusal, js)
+		}
+	})
+	t.Run("none", func(t *testing.T) {
+		js, text, r := build(t, cases["veth-agent-peers"])
+		if r.Ignored != nil || r.FailedPaths != nil || strings.Contains(string(js), "failedPaths") ||
+			strings.Contains(string(text), "failed paths") || strings.Contains(string(text), "ignored nodes") {
+			t.Errorf("a clean peers file reports problems:\n%s\n%s", js, text)
+		}
+	})
 }

@@ -28,6 +28,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	r.textVerdict(&b)
 	r.textDecision(&b)
 	r.textPeers(&b)
+	r.textIgnored(&b)
+	r.textFailed(&b)
 	r.textBGP(&b, time.Now())
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -141,6 +143,9 @@ func (r *Report) textPeers(b *strings.Builder) {
 		}
 		if p.AgentMode != "" {
 			fmt.Fprintf(b, "; the agent programmed %s", p.AgentMode)
+		}
+		if p.Failed != "" {
+			b.WriteString("; NOT PROGRAMMED: refused by the kernel, retried with backoff")
 		}
 		b.WriteString("\n")
 		for _, s := range p.Reasons {

@@ -56,6 +56,12 @@ type Report struct {
 	// Peers is, without --peer, every path in the agent's peers file,
 	// decided again with this node's kernel as read now.
 	Peers []PeerDecision `json:"peers,omitempty"`
+	// Ignored are the Nodes the agent did not admit as peers, with its
+	// reason (peers file present; absent when none).
+	Ignored []peerstate.Ignored `json:"ignored,omitempty"`
+	// FailedPaths are the peer paths the kernel refused at the agent's
+	// last attempt (peers file present; absent when none).
+	FailedPaths []FailedPath `json:"failedPaths,omitempty"`
 	// BGP is the agent's BGP speaker as its peers file recorded it: the
 	// pod CIDRs it announces and each session (absent when BGP is off).
 	BGP *peerstate.BGP `json:"bgp,omitempty"`
@@ -153,6 +159,9 @@ func Build(o Options) (*Report, error) {
 	}
 	if o.Peer == nil && st.file != nil {
 		r.Peers = st.peersList(o.Config, in.Local)
+	}
+	if st.file != nil {
+		r.Ignored, r.FailedPaths = ignoredOf(st.file), failedOf(st.file)
 	}
 	if st.file != nil {
 		r.BGP = st.file.BGP
