@@ -98,6 +98,9 @@ type Agent struct {
 	// previous instance's true through a graceful restart (seedBGP).
 	bgpAnnouncing bool
 	bgpSeedUntil  time.Time
+	// bgpLearnt are the learnt routes as the import rules split them at
+	// the last sync (bgpimport.go).
+	bgpLearnt learntRoutes
 
 	// Shared with the probe goroutine and the HTTP server.
 	probes     probeBook

@@ -173,7 +173,8 @@ func (a *Agent) bgpRecord() *peerstate.BGP {
 	if !st.Enabled {
 		return nil
 	}
-	rec := &peerstate.BGP{Announcing: st.Announcing, Sessions: st.Sessions, Announced: []string{}}
+	rec := &peerstate.BGP{Announcing: st.Announcing, Sessions: st.Sessions, Announced: []string{},
+		Learnt: a.bgpLearnt.accepted, Rejected: a.bgpLearnt.rejected}
 	for _, p := range st.Announced {
 		rec.Announced = append(rec.Announced, p.String())
 	}
