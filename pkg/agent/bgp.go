@@ -164,7 +164,9 @@ func bgpKeysChanged(o, n *corev1.Node) bool {
 
 // newBGPManager is the agent's speaker manager.
 func (a *Agent) newBGPManager() *bgp.Manager {
-	return bgp.NewManager(a.log, a.onBGPSession)
+	m := bgp.NewManager(a.log, a.onBGPSession)
+	m.OnLearnt(a.onBGPLearnt)
+	return m
 }
 
 // bgpRecord is the speaker's state for the peers file (nil when off).

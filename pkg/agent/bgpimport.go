@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/offload-overlay/offload-overlay/pkg/admission"
 	"github.com/offload-overlay/offload-overlay/pkg/bgp/bgptypes"
@@ -15,6 +16,9 @@ import (
 // `doctor` shows which routes were accepted and why the others were
 // refused. The agent programs none of them: every admitted peer's pod CIDR
 // already has the agent's own route, which a learnt one may never cover.
+
+// The speaker calls onBGPLearnt when a peer sends routes, so the record
+// follows the router within learntSettle rather than at the next resync.
 
 // learntRoutes is the import rules' split of the learnt routes.
 type learntRoutes struct {
@@ -32,6 +36,18 @@ func (a *Agent) sortLearnt(ctx context.Context, peers []admission.Peer) {
 		return
 	}
 	a.bgpLearnt.accepted, a.bgpLearnt.rejected = importRules(a.cfg.ClusterCIDRs, a.local, peers).Filter(routes)
+}
+
+// learntSettle lets a burst of UPDATEs (a router's full table after a
+// session comes up) end before the sync that sorts them.
+const learntSettle = 500 * time.Millisecond
+
+// onBGPLearnt runs on gobgp's goroutine when a peer sent routes (import
+// on): sort them at a sync shortly after.
+func (a *Agent) onBGPLearnt() {
+	if a.queue != nil {
+		a.queue.AddAfter(keySync, learntSettle)
+	}
 }
 
 // importRules are the rules at this sync: inside the cluster CIDRs, never
