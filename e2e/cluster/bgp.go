@@ -31,6 +31,10 @@ type BGPFabric struct {
 	FabricAS uint32
 	Password string
 	HoldTime time.Duration
+	// Import turns --bgp-import on (OFFLOAD_OVERLAY_BGP_IMPORT); Originate
+	// are prefixes the router announces as its own, for the nodes to learn.
+	Import    bool
+	Originate []netip.Prefix
 }
 
 // StartBGPRouter runs BIRD in the underlay's router namespace with every
@@ -39,7 +43,7 @@ func (c *Cluster) StartBGPRouter(f *BGPFabric) error {
 	if why := bgprouter.Available(); why != "" {
 		return fmt.Errorf("cluster with BGP: %s", why)
 	}
-	cfg := bgprouter.Config{Netns: c.Topo.Router, Dir: filepath.Join(c.Dir, "bird"), AS: f.FabricAS, HoldTime: f.HoldTime}
+	cfg := bgprouter.Config{Netns: c.Topo.Router, Dir: filepath.Join(c.Dir, "bird"), AS: f.FabricAS, HoldTime: f.HoldTime, Originate: f.Originate}
 	for _, n := range c.Nodes {
 		tn := c.Topo.NodeByName(strings.TrimPrefix(n.Name, Prefix))
 		ip, err := netip.ParseAddr(n.IP)
@@ -99,7 +103,8 @@ patches:
         OFFLOAD_OVERLAY_BGP_AS: "%d"
         OFFLOAD_OVERLAY_BGP_GRACEFUL_RESTART: "true"
         OFFLOAD_OVERLAY_BGP_HOLD_TIME: "%s"
-`, manifest, AgentNamespace, f.NodeAS, f.HoldTime)
+        OFFLOAD_OVERLAY_BGP_IMPORT: "%t"
+`, manifest, AgentNamespace, f.NodeAS, f.HoldTime, f.Import)
 	if f.Password != "" {
 		fmt.Fprintf(&b, `secretGenerator:
   - name: offload-overlay-bgp

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 // learns every pod CIDR from its node, every pair goes native by rule 2
 // ("both pod CIDRs announced over BGP, probe verified") instead of VXLAN
 // segmented in software, and pods on different nodes reach each other.
+// With --bgp-import on, doctor lists what the agents learnt from the router.
 func TestClusterBGP(t *testing.T) {
 	ph := newPhases(t)
 	spec, err := topo.VariantSpec(3, false)
@@ -27,7 +29,12 @@ func TestClusterBGP(t *testing.T) {
 	c := Up(t, Options{Spec: spec, Repo: repoRoot(t), RefCNIDir: refCNIDir()})
 	ph.done("cluster up, nodes NotReady")
 
-	fabric := &BGPFabric{NodeAS: 64512, FabricAS: 65000, Password: "oo-e2e-md5", HoldTime: 9 * time.Second}
+	// The router also announces two networks of its own: one inside the
+	// cluster CIDR, one outside it, which the agents (--bgp-import) accept
+	// and reject, and doctor lists.
+	inside, outside := netip.MustParsePrefix("10.244.200.0/24"), netip.MustParsePrefix("198.51.100.0/24")
+	fabric := &BGPFabric{NodeAS: 64512, FabricAS: 65000, Password: "oo-e2e-md5", HoldTime: 9 * time.Second,
+		Import: true, Originate: []netip.Prefix{inside, outside}}
 	if err := c.StartBGPRouter(fabric); err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +49,7 @@ func TestClusterBGP(t *testing.T) {
 	t.Run("router-learnt", func(t *testing.T) { CheckRouterLearnt(t, c, fabric) })
 	t.Run("bgp-native", func(t *testing.T) { CheckBGPNative(t, c) })
 	t.Run("modes", func(t *testing.T) { CheckModes(t, c, func(a, b *Node) string { return "native" }) })
+	t.Run("learnt-listed", func(t *testing.T) { CheckLearntListed(t, c, inside, outside) })
 	ph.done("router learnt, pairs native over BGP")
 
 	pods := startWeb(t, c)

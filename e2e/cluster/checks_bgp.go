@@ -137,3 +137,40 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// CheckLearntListed: with --bgp-import, doctor in every agent pod lists the
+// routes the router originated, accepted when inside the cluster CIDR
+// (accept) and rejected with the rule otherwise (reject).
+func CheckLearntListed(t *testing.T, c *Cluster, accept, reject netip.Prefix) {
+	for i, a := range c.Nodes {
+		b := c.Nodes[(i+1)%len(c.Nodes)]
+		var r *doctor.Report
+		err := waitFor(30*time.Second, func() error {
+			var err error
+			if r, err = c.DoctorReport(a, b); err != nil {
+				return err
+			}
+			if r.BGP == nil {
+				return errors.New("doctor shows no BGP section")
+			}
+			var ok, refused bool
+			for _, rt := range r.BGP.Learnt {
+				ok = ok || rt.Prefix == accept
+			}
+			for _, rj := range r.BGP.Rejected {
+				refused = refused || (rj.Prefix == reject && strings.Contains(rj.Reason, "outside the cluster CIDRs"))
+			}
+			if !ok || !refused {
+				return fmt.Errorf("doctor's bgp.learnt %+v, bgp.rejected %+v: want %s accepted and %s rejected as outside the cluster CIDRs",
+					r.BGP.Learnt, r.BGP.Rejected, accept, reject)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("%s: %v", a.Name, err)
+			continue
+		}
+		t.Logf("%s: doctor lists %d learnt route(s) accepted, %d rejected (%s: %s)", a.Name, len(r.BGP.Learnt), len(r.BGP.Rejected),
+			reject, r.BGP.Rejected[0].Reason)
+	}
+}
