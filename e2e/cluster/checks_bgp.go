@@ -170,7 +170,13 @@ func CheckLearntListed(t *testing.T, c *Cluster, accept, reject netip.Prefix) {
 			t.Errorf("%s: %v", a.Name, err)
 			continue
 		}
-		t.Logf("%s: doctor lists %d learnt route(s) accepted, %d rejected (%s: %s)", a.Name, len(r.BGP.Learnt), len(r.BGP.Rejected),
-			reject, r.BGP.Rejected[0].Reason)
+		var acc, rej []string
+		for _, rt := range r.BGP.Learnt {
+			acc = append(acc, rt.Prefix.String())
+		}
+		for _, rj := range r.BGP.Rejected {
+			rej = append(rej, rj.Prefix.String()+" ("+rj.Reason+")")
+		}
+		t.Logf("%s: doctor lists learnt routes accepted: %s; rejected: %s", a.Name, strings.Join(acc, ", "), strings.Join(rej, ", "))
 	}
 }
