@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/offload-overlay/offload-overlay/pkg/admission"
@@ -35,6 +37,7 @@ func (a *Agent) sortLearnt(ctx context.Context, peers []admission.Peer) {
 		a.log.Warn("reading routes learnt over BGP", "err", err)
 		return
 	}
+	sortRoutes(routes)
 	a.bgpLearnt.accepted, a.bgpLearnt.rejected = importRules(a.cfg.ClusterCIDRs, a.local, peers).Filter(routes)
 }
 
@@ -73,4 +76,22 @@ func importRules(cluster []netip.Prefix, local datapath.LocalNode, peers []admis
 		return false
 	}
 	return r
+}
+
+// sortRoutes orders learnt routes by prefix, then peer and next hop: gobgp
+// lists its table in no fixed order, and the peers file must change only
+// when the routes do.
+func sortRoutes(routes []bgptypes.Route) {
+	slices.SortFunc(routes, func(x, y bgptypes.Route) int {
+		if c := x.Prefix.Addr().Compare(y.Prefix.Addr()); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Prefix.Bits(), y.Prefix.Bits()); c != 0 {
+			return c
+		}
+		if c := x.Peer.Compare(y.Peer); c != 0 {
+			return c
+		}
+		return x.NextHop.Compare(y.NextHop)
+	})
 }

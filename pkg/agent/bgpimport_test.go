@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,5 +53,27 @@ func TestLearntRoutesRecorded(t *testing.T) {
 	ag.writePeers(peers, nil, v.paths)
 	if f, _ = peerstate.Read(ag.cfg.StateDir); len(f.BGP.Learnt) != 2 || len(f.BGP.Rejected) != 0 {
 		t.Errorf("after the router's routes changed, the peers file says %+v", f.BGP)
+	}
+}
+
+// Learnt routes are recorded in one order whatever order gobgp lists them in.
+func TestSortRoutes(t *testing.T) {
+	mp, ma := netip.MustParsePrefix, netip.MustParseAddr
+	want := []bgptypes.Route{
+		{Prefix: mp("10.0.0.0/16"), NextHop: ma("192.168.1.1"), Peer: ma("192.168.1.1")},
+		{Prefix: mp("10.0.0.0/24"), NextHop: ma("192.168.1.1"), Peer: ma("192.168.1.1")},
+		{Prefix: mp("10.0.0.0/24"), NextHop: ma("192.168.2.1"), Peer: ma("192.168.2.1")},
+		{Prefix: mp("10.0.1.0/24"), NextHop: ma("192.168.1.1"), Peer: ma("192.168.1.1")},
+		{Prefix: mp("fd00::/64"), NextHop: ma("fd00:1::1"), Peer: ma("192.168.1.1")},
+	}
+	for _, perm := range [][]int{{4, 3, 2, 1, 0}, {2, 0, 4, 1, 3}, {1, 2, 3, 4, 0}} {
+		got := make([]bgptypes.Route, len(want))
+		for i, j := range perm {
+			got[i] = want[j]
+		}
+		sortRoutes(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("from order %v: %v", perm, got)
+		}
 	}
 }
