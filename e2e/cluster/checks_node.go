@@ -62,30 +62,11 @@ func (c *Cluster) PodCIDRs(node string) ([]string, error) {
 // pod on node a for peer b and returns the decided mode, rule and source
 // ("agent-state" when doctor found b in the agent's peers file).
 func (c *Cluster) Doctor(a, b *Node) (mode string, rule int, source string, err error) {
-	pod, err := c.AgentPod(a.Name)
+	r, err := c.DoctorReport(a, b)
 	if err != nil {
 		return "", 0, "", err
 	}
-	cidrs, err := c.PodCIDRs(b.Name)
-	if err != nil {
-		return "", 0, "", err
-	}
-	out, err := c.Kubectl("-n", AgentNamespace, "exec", pod, "-c", "agent", "--",
-		"/usr/local/bin/offload-overlay-agent", "doctor", "--peer", b.IP, "--peer-pod-cidr", cidrs[0], "-o", "json")
-	if err != nil {
-		return "", 0, "", err
-	}
-	var d struct {
-		Decision struct {
-			Mode   string `json:"mode"`
-			Rule   int    `json:"rule"`
-			Source string `json:"source"`
-		} `json:"decision"`
-	}
-	if err := json.Unmarshal([]byte(out), &d); err != nil {
-		return "", 0, "", fmt.Errorf("doctor output: %w: %.200s", err, out)
-	}
-	return d.Decision.Mode, d.Decision.Rule, d.Decision.Source, nil
+	return string(r.Decision.Mode), r.Decision.Rule, r.Decision.Source, nil
 }
 
 // CheckModes compares, for every ordered pair of nodes, the datapath the

@@ -39,6 +39,13 @@
 // through libcni inside a node for those (GC with the runtime's sandboxes as
 // the valid list, as a runtime would).
 //
+// TestClusterBGP puts BIRD 2 (internal/testenv/bgprouter) in the underlay's
+// router namespace, which then routes no pod CIDR but what the agents
+// announce, and installs the manifest as README's BGP section tells an
+// operator to: `kubectl apply -k` of a kustomization over the shipped file
+// that sets the ConfigMap's BGP keys and generates the password Secret, plus
+// a Node label per rack naming its router.
+//
 // TestConformance (make conformance) runs the upstream e2e.test's
 // sig-network conformance specs on such a cluster, with CoreDNS as cluster
 // DNS, the e2e images packed from Go sources and Debian packages under the

@@ -101,6 +101,9 @@ type Agent struct {
 	// previous instance's true through a graceful restart (seedBGP).
 	bgpAnnouncing bool
 	bgpSeedUntil  time.Time
+	// bgpLearnt are the learnt routes as the import rules split them at
+	// the last sync (bgpimport.go).
+	bgpLearnt learntRoutes
 
 	// Shared with the probe goroutine and the HTTP server.
 	probes     probeBook
@@ -140,7 +143,7 @@ func New(cfg *config.Config, d Deps) (*Agent, error) {
 		startedAt: time.Now(), failures: pathFailures{},
 	}
 	var collector prometheus.Collector
-	a.bgp, collector = d.BGP(a.log, a.onBGPSession)
+	a.bgp, collector = d.BGP(a.log, a.onBGPSession, a.onBGPLearnt)
 	if collector != nil {
 		a.reg.MustRegister(collector)
 	}

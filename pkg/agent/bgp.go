@@ -33,15 +33,18 @@ type Speaker interface {
 	Ensure(ctx context.Context, cfg bgpconfig.Config, nodeIPs []netip.Addr, podCIDRs []netip.Prefix) error
 	// Status reads the sessions and what is announced.
 	Status(ctx context.Context) (bgptypes.Status, error)
+	// Learnt reads the routes the peers sent (none without --bgp-import).
+	Learnt(ctx context.Context) ([]bgptypes.Route, error)
 	// Shutdown is the agent exiting (graceful restart abandons the
 	// sessions, so the router keeps our routes).
 	Shutdown(ctx context.Context) error
 }
 
 // NewSpeaker builds the agent's speaker, which calls onSession from its
-// own goroutine on every session state change, and the collector of its
-// metrics (nil: none) that the agent registers.
-type NewSpeaker func(log *slog.Logger, onSession func(bgptypes.Session)) (Speaker, prometheus.Collector)
+// own goroutine on every session state change and onLearnt when a peer
+// sent routes, and the collector of its metrics (nil: none) that the
+// agent registers.
+type NewSpeaker func(log *slog.Logger, onSession func(bgptypes.Session), onLearnt func()) (Speaker, prometheus.Collector)
 
 // bgpReprobeDelay gives the router time to install (or remove) a route
 // announced a moment ago before the second probe round after a change.
@@ -188,7 +191,8 @@ func (a *Agent) bgpRecord() *peerstate.BGP {
 	if !st.Enabled {
 		return nil
 	}
-	rec := &peerstate.BGP{Announcing: st.Announcing, Sessions: st.Sessions, Announced: []string{}}
+	rec := &peerstate.BGP{Announcing: st.Announcing, Sessions: st.Sessions, Announced: []string{},
+		Learnt: a.bgpLearnt.accepted, Rejected: a.bgpLearnt.rejected}
 	for _, p := range st.Announced {
 		rec.Announced = append(rec.Announced, p.String())
 	}

@@ -71,7 +71,6 @@ func startAgent(t *testing.T, client *coreapi.Client, cfg *config.Config, netns 
 }
 
 // newSpeaker is the binary's BGP speaker (agent.NewSpeaker).
-func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session)) (agent.Speaker, prometheus.Collector) {
-	m := bgp.NewManager(log, onSession)
-	return m, bgp.NewCollector(m.Speaker)
+func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session), onLearnt func()) (agent.Speaker, prometheus.Collector) {
+	return bgp.ForAgent(log, onSession, onLearnt)
 }

@@ -42,6 +42,7 @@ func (a *Agent) sync(ctx context.Context, full bool) error {
 		a.ensureBGP(ctx, own)
 	}
 	a.noticePeerBGP(peers)
+	a.sortLearnt(ctx, peers)
 	v := a.decidePaths(peers, ignored, full)
 	if err := a.program(v.paths, full); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +53,8 @@ func runChild(specJSON string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
 	m := NewManager(log, nil)
+	var learntEvents atomic.Int64
+	m.OnLearnt(func() { learntEvents.Add(1) })
 	if err := m.Ensure(ctx, spec.Config, spec.NodeIPs, spec.Announce.PodCIDRs); err != nil {
 		fmt.Fprintln(os.Stderr, "ensure:", err)
 		return 1
@@ -73,6 +76,8 @@ func runChild(specJSON string) int {
 			reply, err = m.Status(ctx)
 		case "learnt":
 			reply, err = m.Learnt(ctx)
+		case "learnt-events": // OnLearnt calls so far
+			reply = learntEvents.Load()
 		case "metrics":
 			reply, err = gatherText(reg)
 		case "announce": // new pod CIDRs, same node

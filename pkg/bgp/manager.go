@@ -20,6 +20,7 @@ import (
 type Manager struct {
 	log      *slog.Logger
 	onChange func(bgptypes.Session)
+	onLearnt func()
 
 	mu      sync.Mutex
 	sp      *Speaker
@@ -34,6 +35,15 @@ func NewManager(log *slog.Logger, onChange func(bgptypes.Session)) *Manager {
 		log = slog.Default()
 	}
 	return &Manager{log: log, onChange: onChange}
+}
+
+// OnLearnt sets fn to be called (from gobgp's goroutine, so it must not
+// block) whenever a peer sends routes while import is on; set it before
+// the first Ensure.
+func (m *Manager) OnLearnt(fn func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onLearnt = fn
 }
 
 // Ensure converges the speaker to cfg (already validated with the Node's
@@ -53,7 +63,7 @@ func (m *Manager) Ensure(ctx context.Context, cfg bgpconfig.Config, nodeIPs []ne
 		return nil
 	}
 	if m.sp == nil {
-		sp, err := Start(ctx, Options{Config: cfg, NodeIPs: nodeIPs, Logger: m.log, OnSessionChange: m.onChange})
+		sp, err := Start(ctx, Options{Config: cfg, NodeIPs: nodeIPs, Logger: m.log, OnSessionChange: m.onChange, OnLearnt: m.onLearnt})
 		if err != nil {
 			return err
 		}
@@ -145,4 +155,14 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return errors.Join(sp.Close(ctx))
+}
+
+// ForAgent is the node agent's speaker (agent.NewSpeaker): a Manager that
+// calls onSession on every session state change and onLearnt when a peer
+// sent routes, and the collector of its metrics. The agent takes it as a
+// dependency because gobgp links netlink and the controller links none.
+func ForAgent(log *slog.Logger, onSession func(bgptypes.Session), onLearnt func()) (*Manager, *Collector) {
+	m := NewManager(log, onSession)
+	m.OnLearnt(onLearnt)
+	return m, NewCollector(m.Speaker)
 }

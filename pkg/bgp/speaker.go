@@ -27,6 +27,10 @@ type Options struct {
 	// OnSessionChange, if set, is called (from a gobgp goroutine, so it
 	// must not block) whenever a session changes state.
 	OnSessionChange func(bgptypes.Session)
+	// OnLearnt, if set and Config.Import is on, is called (from a gobgp
+	// goroutine, so it must not block) whenever a peer sends an UPDATE:
+	// Learnt has changed.
+	OnLearnt func()
 }
 
 // Speaker is a running BGP speaker. Its methods are safe for concurrent use.
@@ -82,6 +86,10 @@ func Start(ctx context.Context, opts Options) (*Speaker, error) {
 		cancel()
 		return nil, err
 	}
+	if err := s.watchLearnt(watchCtx, opts.OnLearnt); err != nil {
+		cancel()
+		return nil, err
+	}
 	for _, p := range cfg.Peers {
 		if err := srv.AddPeer(ctx, &api.AddPeerRequest{Peer: peerConf(cfg, p, sourceFor(p.Address, opts.NodeIPs))}); err != nil {
 			cancel()
@@ -110,6 +118,25 @@ func (s *Speaker) watchSessions(ctx context.Context, fn func(bgptypes.Session)) 
 	})
 	if err != nil {
 		return fmt.Errorf("watching BGP sessions: %w", err)
+	}
+	return nil
+}
+
+// watchLearnt calls fn for every UPDATE received (gobgp's adj-in, the
+// table Learnt reads), when import is on and fn is set.
+func (s *Speaker) watchLearnt(ctx context.Context, fn func()) error {
+	if !s.cfg.Import || fn == nil {
+		return nil
+	}
+	filter := &api.WatchEventRequest_Table_Filter{Type: api.WatchEventRequest_Table_Filter_ADJIN}
+	req := &api.WatchEventRequest{Table: &api.WatchEventRequest_Table{Filters: []*api.WatchEventRequest_Table_Filter{filter}}}
+	err := s.srv.WatchEvent(ctx, req, func(r *api.WatchEventResponse) {
+		if len(r.GetTable().GetPaths()) > 0 {
+			fn()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("watching routes learnt over BGP: %w", err)
 	}
 	return nil
 }

@@ -243,6 +243,19 @@ func TestImport(t *testing.T) {
 	if err := other.call("learnt", &none); err != nil || len(none) != 0 {
 		t.Errorf("import off: learnt %+v (err %v), want nothing", none, err)
 	}
+	// OnLearnt tells the agent to sort the routes again: called with
+	// import on, never without.
+	eventually(t, 10*time.Second, "OnLearnt called on the importer", func() error {
+		var events int64
+		if err := importer.call("learnt-events", &events); err != nil || events == 0 {
+			return fmt.Errorf("called %d times (err %v)", events, err)
+		}
+		return nil
+	})
+	var noEvents int64
+	if err := other.call("learnt-events", &noEvents); err != nil || noEvents != 0 {
+		t.Errorf("import off: OnLearnt called %d times (err %v), want never", noEvents, err)
+	}
 	for _, p := range []*speakerProc{importer, other, quiet} {
 		ss, err := p.sessions()
 		if err != nil {

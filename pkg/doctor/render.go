@@ -195,4 +195,20 @@ func (r *Report) textBGP(b *strings.Builder, now time.Time) {
 		}
 		b.WriteString("\n")
 	}
+	r.textLearnt(b)
+}
+
+// textLearnt lists the routes learnt over BGP (--bgp-import): those the
+// import rules accepted, then the refused ones with the rule.
+func (r *Report) textLearnt(b *strings.Builder) {
+	if len(r.BGP.Learnt)+len(r.BGP.Rejected) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "  learnt routes: %d accepted, %d rejected\n", len(r.BGP.Learnt), len(r.BGP.Rejected))
+	for _, rt := range r.BGP.Learnt {
+		fmt.Fprintf(b, "    %s via %s from %s: accepted\n", rt.Prefix, rt.NextHop, rt.Peer)
+	}
+	for _, rj := range r.BGP.Rejected {
+		fmt.Fprintf(b, "    %s via %s from %s: rejected, %s\n", rj.Prefix, rj.NextHop, rj.Peer, rj.Reason)
+	}
 }

@@ -63,6 +63,9 @@ func peerNode(i int) (*corev1.Node, error) {
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("peer-%04d", i),
 		Annotations: map[string]string{nodeinfo.AnnotationKey: string(b)}}}
 	n.Spec.PodCIDR, n.Spec.PodCIDRs = cidr, []string{cidr}
+	// The agent admits an endpoint only when it is one of the Node's
+	// addresses (issue 11), as the kubelet publishes them.
+	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip.String()}}
 	return n, nil
 }
 
@@ -76,8 +79,13 @@ func createPeers(b *testing.B, cs kubernetes.Interface) {
 			defer wg.Done()
 			for i := range work {
 				n, err := peerNode(i)
+				var created *corev1.Node
 				if err == nil {
-					_, err = cs.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{})
+					created, err = cs.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{})
+				}
+				if err == nil { // status is not taken on create
+					created.Status = n.Status
+					_, err = cs.CoreV1().Nodes().UpdateStatus(context.Background(), created, metav1.UpdateOptions{})
 				}
 				if err != nil {
 					errs <- err
@@ -400,7 +408,6 @@ func procMem(pid int) (rss, hwm string) {
 
 // newSpeaker is the binary's BGP speaker (agent.NewSpeaker); the bench
 // configures no BGP peer, so it never starts.
-func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session)) (agent.Speaker, prometheus.Collector) {
-	m := bgp.NewManager(log, onSession)
-	return m, bgp.NewCollector(m.Speaker)
+func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session), onLearnt func()) (agent.Speaker, prometheus.Collector) {
+	return bgp.ForAgent(log, onSession, onLearnt)
 }

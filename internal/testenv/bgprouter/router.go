@@ -30,6 +30,10 @@ type Config struct {
 	Neighbors []Neighbor
 	// HoldTime is proposed to the nodes (0: BIRD's 240 s).
 	HoldTime time.Duration
+	// Originate are prefixes the router announces to every node as its
+	// own (static blackhole routes), as a fabric announcing its networks:
+	// what a node with --bgp-import learns besides the other nodes' routes.
+	Originate []netip.Prefix
 }
 
 // Router is a running BIRD.
@@ -100,6 +104,17 @@ func Conf(cfg Config, logFile string) string {
 	b.WriteString("protocol device { scan time 1; }\n")
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		fmt.Fprintf(&b, "protocol kernel kernel_%s { scan time 2; %s { import none; export all; }; }\n", fam, fam)
+	}
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		var routes []string
+		for _, p := range cfg.Originate {
+			if p.Addr().Is4() == (fam == "ipv4") {
+				routes = append(routes, fmt.Sprintf("route %s blackhole;", p.Masked()))
+			}
+		}
+		if len(routes) > 0 {
+			fmt.Fprintf(&b, "protocol static originate_%s { %s; %s }\n", fam, fam, strings.Join(routes, " "))
+		}
 	}
 	fmt.Fprintf(&b, "template bgp node {\n  local as %d;\n  graceful restart on;\n  connect retry time 2;\n", cfg.AS)
 	if cfg.HoldTime > 0 {

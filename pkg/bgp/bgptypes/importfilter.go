@@ -18,10 +18,11 @@ type ImportRules struct {
 	Owned func(p netip.Prefix) bool
 }
 
-// Rejected is a learnt route the rules refused, with the reason.
+// Rejected is a learnt route the rules refused, with the reason (in JSON,
+// the route's keys and "reason").
 type Rejected struct {
-	Route  Route
-	Reason string
+	Route
+	Reason string `json:"reason"`
 }
 
 // Filter splits learnt routes into those the agent may program and the

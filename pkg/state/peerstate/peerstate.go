@@ -48,6 +48,11 @@ type BGP struct {
 	// (published as the node's "bgp" fact).
 	Announcing bool               `json:"announcing"`
 	Sessions   []bgptypes.Session `json:"sessions"`
+	// Learnt are the routes learnt from the peers that the import rules
+	// (bgptypes.ImportRules) accepted, Rejected the others with the rule
+	// that refused them; both empty unless --bgp-import.
+	Learnt   []bgptypes.Route    `json:"learnt,omitempty"`
+	Rejected []bgptypes.Rejected `json:"rejected,omitempty"`
 }
 
 // Peer is one remote node and the agent's decision towards it.

@@ -27,7 +27,6 @@ func runNode(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 // newSpeaker is the agent's BGP speaker (agent.NewSpeaker): pkg/bgp's
 // Manager and the collector of its session metrics.
-func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session)) (agent.Speaker, prometheus.Collector) {
-	m := bgp.NewManager(log, onSession)
-	return m, bgp.NewCollector(m.Speaker)
+func newSpeaker(log *slog.Logger, onSession func(bgptypes.Session), onLearnt func()) (agent.Speaker, prometheus.Collector) {
+	return bgp.ForAgent(log, onSession, onLearnt)
 }
