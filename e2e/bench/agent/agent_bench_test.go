@@ -41,6 +41,7 @@ import (
 	"github.com/offload-overlay/offload-overlay/pkg/offload"
 	"github.com/offload-overlay/offload-overlay/pkg/overlay"
 	"github.com/offload-overlay/offload-overlay/pkg/state"
+	"github.com/offload-overlay/offload-overlay/pkg/state/peerstate"
 )
 
 const nPeers = 1000
@@ -190,7 +191,7 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 
 	stateDir := b.TempDir()
 	cfg := &config.Config{NodeName: "bench-node", StateDir: stateDir, VNI: 1, VXLANPort: 4789,
-		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/9")}, // pod CIDRs 10.63-10.67, node IPs 10.200 outside,
 		Decision:     decision.Config{Mode: decision.ModeAuto, UnderlayRoutesPodCIDRs: false},
 		ResyncPeriod: time.Hour, ProbePeriod: time.Hour}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -238,17 +239,32 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 	b.Logf("first converge of %d peers (modes %v, pod MTU %d): ready %s after start (informer list, inspection, devices, routes); "+
 		"converge work %.0f ms (incremental) + %.0f ms (resync, kernel re-read), settled at %s; netlink writes %d, dumps %d",
 		nPeers, st.Modes, st.MTU, firstConverge.Round(time.Millisecond), inc0.sum*1000, rs0.sum*1000, settled.Round(time.Millisecond), w0, r0)
+	if pf, err := peerstate.Read(stateDir); err == nil && len(pf.Ignored) > 0 {
+		b.Fatalf("%d of %d peers ignored, first: %s: %s", len(pf.Ignored), nPeers, pf.Ignored[0].Name, pf.Ignored[0].Reason)
+	}
 	b.Logf("memory: process RSS %s before the agent, %s at %d peers (test process: agent + harness client); Go heap in use %.1f MiB",
 		rssBefore, rssKiB(), nPeers, float64(ms.HeapInuse)/(1<<20))
 
-	// One peer change: a VXLAN peer's VTEP MAC changes.
-	n, err := peerNode(501)
+	// One peer change: a VXLAN peer moves to a new node IP (its VTEP MAC,
+	// derived from the endpoint, with it). The Node lists the new address
+	// first (the agent admits only endpoints among a Node's addresses);
+	// the clock starts at the annotation patch.
+	n, err := admin.CoreV1().Nodes().Get(context.Background(), "peer-0501", metav1.GetOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	newIP := netip.MustParseAddr("10.200.9.9")
+	newMAC := overlay.VTEPMAC(newIP).String()
+	n.Status.Addresses = append([]corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: newIP.String()}}, n.Status.Addresses...)
+	if _, err := admin.CoreV1().Nodes().UpdateStatus(context.Background(), n, metav1.UpdateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the address change converges first (nothing to do: same endpoint)
+	inc0 = converges(b, reg, "incremental")
+	w0, r0 = kernel.(netlinkStats).NetlinkStats()
 	var f nodeinfo.Facts
 	_ = json.Unmarshal([]byte(n.Annotations[nodeinfo.AnnotationKey]), &f)
-	f.Endpoints[0].VTEPMAC = "02:aa:bb:cc:dd:ee"
+	f.Endpoints[0] = nodeinfo.Endpoint{IP: newIP.String(), VTEPMAC: newMAC}
 	raw, _ := json.Marshal(f)
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{nodeinfo.AnnotationKey: string(raw)}}})
 	t1 := time.Now()
@@ -257,11 +273,11 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 	}
 	for {
 		out, _ := exec.Command("bridge", "-n", nsName, "fdb", "show", "dev", "oo-vxlan4").CombinedOutput()
-		if strings.Contains(string(out), "02:aa:bb:cc:dd:ee") {
+		if strings.Contains(string(out), newMAC+" dst "+newIP.String()) {
 			break
 		}
 		if time.Since(t1) > 30*time.Second {
-			b.Fatal("peer change not applied after 30 s")
+			b.Fatalf("peer change not applied after 30 s: no FDB entry %s dst %s", newMAC, newIP)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -269,7 +285,7 @@ func BenchmarkAgent1000Peers(b *testing.B) {
 	time.Sleep(100 * time.Millisecond)
 	w1, r1 := kernel.(netlinkStats).NetlinkStats()
 	inc1 := converges(b, reg, "incremental")
-	b.Logf("one peer change (VTEP MAC of a VXLAN peer): in the FDB %s after the API patch (watch latency included); "+
+	b.Logf("one peer change (a VXLAN peer's node IP and VTEP MAC): in the FDB %s after the API patch (watch latency included); "+
 		"%d converge(s) taking %.1f ms (recompute of %d peers in memory + writes); netlink writes %d, dumps %d",
 		change.Round(time.Millisecond), inc1.count-inc0.count, (inc1.sum-inc0.sum)*1000, nPeers, w1-w0, r1-r0)
 	cancel()
