@@ -266,6 +266,9 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 	l.cfg.Progress("agents ready on %d nodes (%.1fs)", len(l.Nodes), time.Since(start).Seconds())
 	start = time.Now()
 	settled := l.waitSettled(ctx, 20*time.Second)
+	if settled && l.cfg.SettleQuiet > 0 {
+		settled = l.waitQuiet(ctx, l.cfg.SettleQuiet, 30*time.Second)
+	}
 	l.cfg.Progress("native probes %s (%.1fs): %s", map[bool]string{true: "settled", false: "still pending"}[settled],
 		time.Since(start).Seconds(), l.modesSummary())
 	if l.cfg.BGP != nil {
@@ -297,6 +300,27 @@ func (l *Lab) waitSettled(ctx context.Context, timeout time.Duration) bool {
 		case <-ctx.Done():
 			return false
 		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// waitQuiet waits until the nodes' modes summary stayed the same for
+// quiet, at most timeout.
+func (l *Lab) waitQuiet(ctx context.Context, quiet, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	last, since := l.modesSummary(), time.Now()
+	for time.Now().Before(deadline) {
+		if time.Since(since) >= quiet {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(250 * time.Millisecond):
+		}
+		if s := l.modesSummary(); s != last {
+			last, since = s, time.Now()
 		}
 	}
 	return false

@@ -55,7 +55,14 @@ func (l *Lab) SetBigTCP(size uint32) (restore func() error, err error) {
 				}
 				a := lk.Attrs()
 				prev = append(prev, saved{n, a.Name, gsoSizes{a.GSOMaxSize, a.GROMaxSize, a.GSOIPv4MaxSize, a.GROIPv4MaxSize}})
-				if err := setSizes(n, a.Name, gsoSizes{size, size, size, size}); err != nil {
+				gso := size
+				if a.TSOMaxSize > 0 && a.TSOMaxSize < gso {
+					// a VXLAN device without a lower device (the agent's,
+					// unbound since it follows each peer's route) takes no
+					// GSO size above 64 KB: the kernel refuses it (EINVAL)
+					gso = a.TSOMaxSize
+				}
+				if err := setSizes(n, a.Name, gsoSizes{gso, size, gso, size}); err != nil {
 					return restore, err
 				}
 			}

@@ -46,6 +46,12 @@ type Config struct {
 	// BGP runs a BGP router (BIRD) in the router namespace and BGP in the
 	// agents (bgp.go); nil: no BGP.
 	BGP *BGP
+	// SettleQuiet, when set, makes Up also wait (at most 30 s) until no
+	// node's modes changed for this long: a native probe that failed
+	// because the peer was still starting is retried after 5 s, so a pair
+	// can turn native a few seconds after "settled". Measurements that
+	// label a pair with its mode (bench, demo) set it; tests poll instead.
+	SettleQuiet time.Duration
 }
 
 // Lab is a running lab.

@@ -57,6 +57,10 @@ const bgpProbePeriod = 2 * time.Minute
 // Case names beyond lab's.
 const CaseBigTCP = "auto + BIG TCP"
 
+// settleQuiet: a pair is labelled with its mode once no node's modes
+// changed for this long (a native probe is retried 5 s after a failure).
+const settleQuiet = 8 * time.Second
+
 // Options of a run.
 type Options struct {
 	Rounds   int
@@ -75,7 +79,7 @@ func Run(ctx context.Context, v Variant, o Options) Result {
 		return res
 	}
 	spec.Prefix, spec.Site, spec.BigTCP = o.Prefix, o.Site, v.BigTCP
-	cfg := lab.Config{Spec: spec, PodsPerNode: 1, Progress: o.Progress}
+	cfg := lab.Config{Spec: spec, PodsPerNode: 1, Progress: o.Progress, SettleQuiet: settleQuiet}
 	if v.BGP {
 		cfg.BGP = &lab.BGP{GracefulRestart: true}
 	}
@@ -198,7 +202,7 @@ func RunMixed(ctx context.Context, o Options) Mixed {
 		return Mixed{Err: err}
 	}
 	spec.Prefix, spec.Site = o.Prefix, o.Site
-	l, err := lab.Up(ctx, lab.Config{Spec: spec, PodsPerNode: 1, Progress: o.Progress})
+	l, err := lab.Up(ctx, lab.Config{Spec: spec, PodsPerNode: 1, Progress: o.Progress, SettleQuiet: settleQuiet})
 	if err != nil {
 		return Mixed{Err: err}
 	}

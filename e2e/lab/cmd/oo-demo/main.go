@@ -45,7 +45,7 @@ func run(dp lab.Datapath, dur time.Duration, rounds int, keep bool) error {
 		return err
 	}
 	progress("bringing up 4 nodes: n1 on segment a; n2, n3 on segment b behind the router (n3 without tunnel segmentation, like virtio-net); n4 on a VXLAN underlay whose router carries pod CIDRs")
-	l, err := lab.Up(ctx, lab.Config{Spec: spec, Datapath: dp, Progress: progress})
+	l, err := lab.Up(ctx, lab.Config{Spec: spec, Datapath: dp, Progress: progress, SettleQuiet: 8 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func runBGP(ctx context.Context, dur time.Duration, rounds int, keep bool) ([]la
 		return nil, err
 	}
 	progress("bringing up variant 3 with BGP: n1 and n2 on two subnets behind a BIRD top-of-rack router, no tunnel segmentation; the agents announce their pod CIDRs")
-	l, err := lab.Up(ctx, lab.Config{Spec: spec, BGP: &lab.BGP{GracefulRestart: true}, Progress: progress})
+	l, err := lab.Up(ctx, lab.Config{Spec: spec, BGP: &lab.BGP{GracefulRestart: true}, Progress: progress, SettleQuiet: 8 * time.Second})
 	if err != nil {
 		return nil, err
 	}
