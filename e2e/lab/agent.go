@@ -266,9 +266,6 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 	l.cfg.Progress("agents ready on %d nodes (%.1fs)", len(l.Nodes), time.Since(start).Seconds())
 	start = time.Now()
 	settled := l.waitSettled(ctx, 20*time.Second)
-	if settled && l.cfg.SettleQuiet > 0 {
-		settled = l.waitQuiet(ctx, l.cfg.SettleQuiet, 30*time.Second)
-	}
 	l.cfg.Progress("native probes %s (%.1fs): %s", map[bool]string{true: "settled", false: "still pending"}[settled],
 		time.Since(start).Seconds(), l.modesSummary())
 	if l.cfg.BGP != nil {
@@ -276,6 +273,12 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 		l.TimeToNative = time.Since(agentsStart)
 		l.cfg.Progress("BGP: pairs between announcing nodes %s %.1fs after the agents started: %s",
 			map[bool]string{true: "native", false: "NOT all native"}[ok], l.TimeToNative.Seconds(), l.modesSummary())
+	}
+	if l.cfg.SettleQuiet > 0 {
+		start = time.Now()
+		quiet := l.waitQuiet(ctx, l.cfg.SettleQuiet, 30*time.Second)
+		l.cfg.Progress("modes %s for %s (%.1fs): %s", map[bool]string{true: "unchanged", false: "STILL CHANGING"}[quiet],
+			l.cfg.SettleQuiet, time.Since(start).Seconds(), l.modesSummary())
 	}
 	return nil
 }
