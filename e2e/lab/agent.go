@@ -283,7 +283,8 @@ func (l *Lab) startDatapath(ctx context.Context) error {
 	return nil
 }
 
-// waitSettled waits until no node counts an unreachable peer path: "ready"
+// waitSettled waits until every node has a path to every other node and
+// none counts an unreachable peer path: "ready"
 // means the first converge is done, but off-link peers wait for the native
 // probes of both ends (decision rule 2) before they leave "unreachable".
 // None of the lab's variants has a peer that should stay unreachable.
@@ -292,7 +293,18 @@ func (l *Lab) waitSettled(ctx context.Context, timeout time.Duration) bool {
 	for time.Now().Before(deadline) {
 		pending := false
 		for _, n := range l.Nodes {
-			if st, err := state.Read(n.Dir); err != nil || st.Modes["unreachable"] > 0 {
+			st, err := state.Read(n.Dir)
+			if err != nil || st.Modes["unreachable"] > 0 {
+				pending = true
+				continue
+			}
+			// every other node is a peer: a node that has not yet seen
+			// them all (an IPv6 node publishes after DAD) is not settled
+			paths := 0
+			for _, c := range st.Modes {
+				paths += c
+			}
+			if paths < len(l.Nodes)-1 {
 				pending = true
 			}
 		}
